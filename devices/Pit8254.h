@@ -1,0 +1,132 @@
+#pragma once
+// Intel 8254 Programmable Interval Timer, as wired on a PC: three counters fed by
+// a 1.193182 MHz clock; counter 0's OUT drives IRQ0, counter 2's gate and OUT
+// are reached through port 0x61 (see SystemControlPort).
+//
+// Conformance (Intel 8254 datasheet, order no. 231164):
+//   implemented  control word (SC, RW, M, BCD); counter latch command; read-back
+//                command with status byte (OUT, NULL COUNT, RW, M, BCD); access
+//                modes LSB, MSB, LSB-then-MSB with separate read and write
+//                flip-flops; modes 0-5 (6 and 7 alias 2 and 3); initial count 0
+//                meaning 65536 (10000 BCD); BCD counting; the new-count rules of
+//                each mode (0/4: at once, 2/3: at the end of the current period,
+//                1/5: at the next gate trigger); gate edges for counter 2;
+//                unlatched reads of the live count.
+//   simplified   counting starts on the write of the last count byte instead of
+//                the next CLK pulse (one input clock, 838 ns, earlier); in modes
+//                0 and 4 a low gate does not suspend counting; mode 3 switches to
+//                a new count at the end of a full period rather than a half one.
+//   ignored      the gates of counters 0 and 1 (wired high on a PC).
+// Counters are computed from the injected clock at read time; a host timer is
+// armed only for counter 0's next OUT rising edge, at an absolute deadline.
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "devices/BusDevice.h"
+#include "devices/Clock.h"
+#include "irq/IrqLine.h"
+
+namespace vmm {
+
+class Pit8254 final : public BusDevice {
+ public:
+  static constexpr std::uint64_t kInputHz = 1'193'182;
+  static constexpr std::uint64_t kPorts = 4;  // 0x40-0x43
+
+  // Register offsets from the base port (0x40).
+  enum class Reg : std::uint8_t {
+    Counter0 = 0,  // rw
+    Counter1 = 1,  // rw
+    Counter2 = 2,  // rw
+    Control = 3,   // w-  control word, counter latch and read-back commands
+  };
+
+  Pit8254(Clock& clock, IrqLine& irq0);
+  ~Pit8254() override;
+
+  void read(std::uint64_t offset, std::span<std::uint8_t> data) override;
+  void write(std::uint64_t offset, std::span<const std::uint8_t> data) override;
+
+  // Counter 2's gate input and OUT, for port 0x61.
+  struct Counter2Pins {
+    bool gate;
+    bool out;
+  };
+  void set_gate2(bool high);
+  Counter2Pins counter2_pins() const;
+
+  // Counter 0 OUT rising edges delivered as IRQ0 pulses, and edges that fell due
+  // while an earlier one was still being delivered (the host timer fired late).
+  struct Stats {
+    std::uint64_t irq_edges = 0;
+    std::uint64_t missed_edges = 0;
+  };
+  Stats stats() const;
+
+ private:
+  struct Counter {
+    std::uint8_t mode = 0;       // 0-5, with 6 and 7 folded onto 2 and 3
+    std::uint8_t mode_bits = 0;  // M2-M0 as programmed, for the status byte
+    bool bcd = false;
+    std::uint8_t access = 3;      // RW bits: 1 LSB, 2 MSB, 3 LSB then MSB
+    bool write_msb_next = false;  // write flip-flop
+    bool read_msb_next = false;   // read flip-flop
+    std::uint8_t pending_lsb = 0;
+    std::uint32_t count = 0x10000;           // initial count in effect, 1..65536 (or 10000 BCD)
+    std::optional<std::uint32_t> new_count;  // written, waiting for its mode's load point
+    std::uint64_t new_count_load_ns = 0;     // modes 2 and 3: end of the period in progress
+    bool counting = false;                   // a count has been loaded since the control word
+    bool triggered = false;                  // modes 1 and 5: a gate trigger started the count
+    std::uint64_t load_ns = 0;               // when the count in effect started counting
+    bool gate = true;
+    bool null_count = true;
+    std::optional<std::uint16_t> latched_count;
+    bool latched_msb_next = false;
+    std::optional<std::uint8_t> latched_status;
+  };
+
+  static std::uint64_t elapsed_ticks(const Counter& counter, std::uint64_t now);
+  static void apply_new_count(Counter& counter, std::uint64_t now);
+  static std::uint32_t current_count(Counter& counter, std::uint64_t now);
+  static bool out_level(Counter& counter, std::uint64_t now);
+  static std::optional<std::uint64_t> next_rising_edge_ns(Counter& counter, std::uint64_t now);
+  static std::uint8_t status_byte(Counter& counter, std::uint64_t now);
+
+  void write_control(std::uint8_t value, std::uint64_t now);
+  static void write_count_byte(Counter& counter, std::uint8_t value, std::uint64_t now);
+  static void load_count(Counter& counter, std::uint16_t raw, std::uint64_t now);
+  static std::uint8_t read_counter(Counter& counter, std::uint64_t now);
+  static void latch_count(Counter& counter, std::uint64_t now);
+
+  void reschedule_irq0(std::uint64_t now);
+  void on_irq0_deadline();
+
+  mutable std::mutex mutex_;  // the device lock: vCPU threads and the event loop
+  Clock& clock_;
+  IrqLine& irq0_;
+  std::unique_ptr<DeadlineTimer> irq0_timer_;
+  Counter counters_[3];
+  std::uint64_t irq0_next_edge_ns_ = 0;  // the edge the armed timer is for; 0 when disarmed
+  Stats stats_;
+};
+
+// Port 0x61, system control port B: bit 0 counter 2 gate, bit 1 speaker data
+// enable (stored, no sound), bits 2-3 stored, bit 4 toggles with the 15.085 us
+// memory-refresh clock, bit 5 counter 2 OUT. Bits 6-7 (parity and I/O channel
+// errors) read 0.
+class SystemControlPort final : public BusDevice {
+ public:
+  SystemControlPort(Pit8254& pit, const Clock& clock) : pit_(pit), clock_(clock) {}
+  void read(std::uint64_t offset, std::span<std::uint8_t> data) override;
+  void write(std::uint64_t offset, std::span<const std::uint8_t> data) override;
+
+ private:
+  Pit8254& pit_;
+  const Clock& clock_;
+  std::uint8_t stored_bits_ = 0;  // bits 1-3 as last written
+};
+
+}  // namespace vmm

@@ -1,0 +1,24 @@
+#pragma once
+// IrqLine: the one thing a device model knows about interrupts. A device drives
+// its output as a level; the implementation decides what reaches the guest
+// (an irqfd pulse for edge lines, a resamplefd-backed level for level lines).
+
+namespace vmm {
+
+class IrqLine {
+ public:
+  virtual ~IrqLine() = default;
+
+  virtual void set_level(bool asserted) = 0;
+  void raise() { set_level(true); }
+  void lower() { set_level(false); }
+
+  // An edge source whose low phase we never model (the PIT's OUT pulse in mode 2
+  // is one input clock long): the line dropped and rose again since last seen.
+  void pulse() {
+    set_level(false);
+    set_level(true);
+  }
+};
+
+}  // namespace vmm

@@ -1,0 +1,149 @@
+// Boots the bundled guest kernel under the vmm binary and checks what a user
+// would: the tasks time-slice fairly on the PIT tick, faults end the run with
+// the right status, and the run can always be stopped.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cmath>
+#include <cstdlib>
+
+#include "VmmProcess.h"
+
+namespace vmm::testing {
+namespace {
+
+constexpr int kGuestCrash = 121;
+constexpr int kTimeout = 124;
+
+std::string describe(const VmmResult& result) {
+  return "exit " + std::to_string(result.exit_status) + " signal " + std::to_string(result.signal) +
+         "\n--- stdout ---\n" + result.out + "\n--- stderr ---\n" + result.err;
+}
+
+struct Summary {
+  long ticks;
+  long scheduled;
+};
+
+void expect_fair_time_slicing(const VmmResult& result, int tasks, int quantum_ms, int runtime_ms) {
+  const auto summaries = lines_with_tag(result.out, "summary");
+  ASSERT_EQ(summaries.size(), static_cast<std::size_t>(tasks)) << describe(result);
+  long total_ticks = 0;
+  std::vector<Summary> per_task;
+  for (const auto& line : summaries) {
+    per_task.push_back({std::stol(field(line, "ticks")), std::stol(field(line, "scheduled"))});
+    total_ticks += per_task.back().ticks;
+  }
+  const double fair = static_cast<double>(total_ticks) / tasks;
+  for (int i = 0; i < tasks; ++i) {
+    SCOPED_TRACE("task " + std::to_string(i));
+    EXPECT_GT(per_task[i].scheduled, 0) << describe(result);
+    EXPECT_NEAR(per_task[i].ticks, fair, fair * 0.10) << describe(result);
+  }
+  const auto totals = lines_with_tag(result.out, "total");
+  ASSERT_EQ(totals.size(), 1u) << describe(result);
+  const double expected_switches = static_cast<double>(runtime_ms) / quantum_ms;
+  EXPECT_NEAR(std::stol(field(totals[0], "switches")), expected_switches, expected_switches * 0.10) << describe(result);
+}
+
+TEST(Boot, FourTasksTimeSliceFairlyOnThePitTick) {
+  REQUIRE_KVM();
+  const auto result = run_vmm({"run", "--cmdline", "tasks=4 quantum_ms=10 runtime_ms=2000", "--timeout", "10s"});
+  ASSERT_EQ(result.exit_status, 0) << describe(result);
+  EXPECT_EQ(lines_with_tag(result.out, "boot").size(), 1u);
+  EXPECT_EQ(lines_with_tag(result.out, "task").size(), 4u) << describe(result);
+  expect_fair_time_slicing(result, 4, 10, 2000);
+  EXPECT_EQ(lines_with_tag(result.out, "exit").back(), "exit code=0");
+}
+
+TEST(Boot, PolledAndInterruptDrivenSerialBothCarryAllOutput) {
+  REQUIRE_KVM();
+  for (const char* mode : {"poll", "irq"}) {
+    SCOPED_TRACE(mode);
+    const auto result =
+        run_vmm({"run", "--cmdline", std::string("tasks=3 quantum_ms=5 runtime_ms=600 progress_ms=50 uart=") + mode,
+                 "--timeout", "20s"});
+    ASSERT_EQ(result.exit_status, 0) << describe(result);
+    EXPECT_NE(result.out.find("uart=" + std::string(mode)), std::string::npos) << describe(result);
+    EXPECT_GE(lines_with_tag(result.out, "progress").size(), 3u) << describe(result);
+    expect_fair_time_slicing(result, 3, 5, 600);
+  }
+}
+
+TEST(Boot, DefaultConfigRunsFromAnyFolder) {
+  REQUIRE_KVM();
+  const auto result = run_vmm({"run", "--timeout", "30s"}, "/");
+  ASSERT_EQ(result.exit_status, 0) << describe(result);
+  EXPECT_EQ(lines_with_tag(result.out, "summary").size(), 4u) << describe(result);
+}
+
+TEST(Boot, TimesliceConfigResolvesFromItsFolder) {
+  REQUIRE_KVM();
+  const auto result = run_vmm({"run", std::string(VMM_SOURCE_DIR) + "/configs/timeslice.json"}, "/tmp");
+  ASSERT_EQ(result.exit_status, 0) << describe(result);
+  expect_fair_time_slicing(result, 4, 10, 2000);
+}
+
+TEST(Boot, TripleFaultEndsWithCrashStatusAndRegisterDump) {
+  REQUIRE_KVM();
+  const auto result = run_vmm({"run", "--cmdline", "crash=triple", "--timeout", "20s"});
+  EXPECT_EQ(result.exit_status, kGuestCrash) << describe(result);
+  EXPECT_NE(result.err.find("triple fault"), std::string::npos) << describe(result);
+  EXPECT_NE(result.err.find("rip "), std::string::npos) << describe(result);
+  EXPECT_NE(result.err.find("cr0 "), std::string::npos) << describe(result);
+  EXPECT_NE(result.out.find("boot "), std::string::npos) << "guest output before the crash was lost";
+}
+
+TEST(Boot, GuestExceptionsAreReportedByTheKernelWithItsFailureCode) {
+  REQUIRE_KVM();
+  struct Case {
+    const char* crash;
+    const char* vector;
+    const char* mode;
+  };
+  for (const Case c : {Case{"ud", "6", "kernel"}, Case{"pf", "14", "kernel"}, Case{"gp", "13", "kernel"},
+                       Case{"user", "13", "user"}}) {
+    SCOPED_TRACE(c.crash);
+    const auto result = run_vmm({"run", "--cmdline", std::string("crash=") + c.crash, "--timeout", "20s"});
+    EXPECT_EQ(result.exit_status, 3) << describe(result);
+    const auto exceptions = lines_with_tag(result.out, "exception");
+    ASSERT_EQ(exceptions.size(), 1u) << describe(result);
+    EXPECT_EQ(field(exceptions[0], "vector"), c.vector) << exceptions[0];
+    EXPECT_EQ(field(exceptions[0], "mode"), c.mode) << exceptions[0];
+    EXPECT_FALSE(field(exceptions[0], "rip").empty());
+  }
+}
+
+TEST(Boot, TimeoutStopsAGuestThatNeverExits) {
+  REQUIRE_KVM();
+  const auto result = run_vmm({"run", "--cmdline", "tasks=2 runtime_ms=0", "--timeout", "1500ms"});
+  EXPECT_EQ(result.exit_status, kTimeout) << describe(result);
+  EXPECT_FALSE(result.hung);
+  EXPECT_NE(result.err.find("timeout"), std::string::npos) << describe(result);
+  EXPECT_FALSE(lines_with_tag(result.out, "progress").empty()) << describe(result);
+}
+
+TEST(Boot, SigtermStopsCleanlyAndKeepsTheOutput) {
+  REQUIRE_KVM();
+  VmmRun run;
+  run.args = {"run", "--cmdline", "tasks=2 runtime_ms=0 progress_ms=50", "--timeout", "60s"};
+  run.send_signal_when = [](const std::string& out) { return out.find("progress ") != std::string::npos; };
+  run.signal_to_send = SIGTERM;
+  const auto result = run_vmm(run);
+  EXPECT_EQ(result.exit_status, 128 + SIGTERM) << describe(result);
+  EXPECT_FALSE(result.hung);
+  EXPECT_NE(result.out.find("progress "), std::string::npos);
+  EXPECT_EQ(result.out.back(), '\n') << "a line was cut: " << describe(result);
+}
+
+TEST(Boot, SeveralVcpusBootWithApsWaitingForSipi) {
+  REQUIRE_KVM();
+  const auto result = run_vmm({"run", "--vcpus", "4", "--cmdline", "tasks=2 quantum_ms=10 runtime_ms=400",
+                                "--timeout", "20s"});
+  ASSERT_EQ(result.exit_status, 0) << describe(result);
+  expect_fair_time_slicing(result, 2, 10, 400);
+}
+
+}  // namespace
+}  // namespace vmm::testing

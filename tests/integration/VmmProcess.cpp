@@ -1,0 +1,118 @@
+#include "VmmProcess.h"
+
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+namespace vmm::testing {
+
+namespace {
+
+void drain(int& fd, std::string& into) {
+  char buffer[65536];
+  const ssize_t n = ::read(fd, buffer, sizeof buffer);
+  if (n > 0) {
+    into.append(buffer, static_cast<std::size_t>(n));
+  } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+    ::close(fd);
+    fd = -1;
+  }
+}
+
+}  // namespace
+
+VmmResult run_vmm(const VmmRun& run) {
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) < 0 || ::pipe2(err_pipe, O_CLOEXEC) < 0) throw std::runtime_error("pipe");
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out_pipe[1], STDOUT_FILENO);
+    ::dup2(err_pipe[1], STDERR_FILENO);
+    const int null = ::open("/dev/null", O_RDONLY);
+    ::dup2(null, STDIN_FILENO);
+    if (!run.working_directory.empty() && ::chdir(run.working_directory.c_str()) < 0) ::_exit(126);
+    std::vector<char*> argv;
+    std::string binary = VMM_BINARY;
+    argv.push_back(binary.data());
+    std::vector<std::string> args = run.args;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    ::execv(binary.c_str(), argv.data());
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  VmmResult result;
+  int out_fd = out_pipe[0], err_fd = err_pipe[0];
+  bool signalled = false;
+  while (out_fd >= 0 || err_fd >= 0) {
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    if (elapsed > run.limit && !result.hung) {
+      result.hung = true;
+      ::kill(pid, SIGKILL);
+    }
+    pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+    ::poll(fds, 2, 100);
+    if (out_fd >= 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) drain(out_fd, result.out);
+    if (err_fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) drain(err_fd, result.err);
+    if (!signalled && run.send_signal_when && run.send_signal_when(result.out)) {
+      signalled = true;
+      ::kill(pid, run.signal_to_send);
+    }
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  if (WIFEXITED(status)) result.exit_status = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+  return result;
+}
+
+VmmResult run_vmm(std::vector<std::string> args, std::string working_directory) {
+  VmmRun run;
+  run.args = std::move(args);
+  run.working_directory = std::move(working_directory);
+  return run_vmm(run);
+}
+
+std::string kvm_unusable_reason() {
+  const int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return std::string("cannot open /dev/kvm: ") + std::strerror(errno);
+  const int version = ::ioctl(fd, KVM_GET_API_VERSION, 0);
+  const int vm = ::ioctl(fd, KVM_CREATE_VM, 0);
+  std::string reason;
+  if (version != KVM_API_VERSION)
+    reason = "KVM API version " + std::to_string(version);
+  else if (vm < 0)
+    reason = std::string("KVM_CREATE_VM: ") + std::strerror(errno);
+  if (vm >= 0) ::close(vm);
+  ::close(fd);
+  return reason;
+}
+
+std::vector<std::string> lines_with_tag(const std::string& output, const std::string& tag) {
+  std::vector<std::string> lines;
+  std::istringstream stream(output);
+  for (std::string line; std::getline(stream, line);)
+    if (line.rfind(tag + " ", 0) == 0) lines.push_back(line);
+  return lines;
+}
+
+std::string field(const std::string& line, const std::string& key) {
+  const std::string needle = " " + key + "=";
+  const auto pos = line.find(needle);
+  if (pos == std::string::npos) return "";
+  const auto start = pos + needle.size();
+  return line.substr(start, line.find(' ', start) - start);
+}
+
+}  // namespace vmm::testing

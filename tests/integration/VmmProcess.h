@@ -1,0 +1,50 @@
+#pragma once
+// Runs the built vmm binary as a user would and collects what it printed.
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace vmm::testing {
+
+struct VmmResult {
+  int exit_status = -1;  // -1 if killed by a signal
+  int signal = 0;
+  std::string out;
+  std::string err;
+  std::chrono::milliseconds elapsed{0};
+  bool hung = false;  // the harness had to kill it
+};
+
+struct VmmRun {
+  std::vector<std::string> args;  // after "vmm"
+  std::string working_directory;  // empty: inherit
+  std::chrono::milliseconds limit{60000};
+  // Called with the stdout seen so far; return true to send `signal_to_send` once.
+  std::function<bool(const std::string&)> send_signal_when;
+  int signal_to_send = 0;
+};
+
+VmmResult run_vmm(const VmmRun& run);
+VmmResult run_vmm(std::vector<std::string> args, std::string working_directory = "");
+
+// Empty when /dev/kvm is usable; otherwise why not. With VMM_REQUIRE_KVM=1 in the
+// environment, tests fail on that reason instead of skipping.
+std::string kvm_unusable_reason();
+
+std::vector<std::string> lines_with_tag(const std::string& output, const std::string& tag);
+// The value of key=... in a "tag key=value ..." line; empty if absent.
+std::string field(const std::string& line, const std::string& key);
+
+}  // namespace vmm::testing
+
+#define REQUIRE_KVM()                                                                             \
+  do {                                                                                            \
+    const std::string reason = ::vmm::testing::kvm_unusable_reason();                             \
+    if (!reason.empty()) {                                                                        \
+      const char* required = std::getenv("VMM_REQUIRE_KVM");                                      \
+      if (required && std::string(required) == "1") FAIL() << "KVM required but " << reason;      \
+      GTEST_SKIP() << "needs a usable /dev/kvm: " << reason;                                      \
+    }                                                                                             \
+  } while (0)

@@ -1,0 +1,77 @@
+#include "vmm/Config.h"
+
+#include <gtest/gtest.h>
+
+#include "vmm/Errors.h"
+
+namespace vmm {
+namespace {
+
+VmConfig parse(const std::string& text) { return parse_config(text, "vm.json", "/configs"); }
+
+std::string error_of(const std::string& text) {
+  try {
+    parse(text);
+  } catch (const InputError& error) {
+    return error.what();
+  }
+  return "(no error)";
+}
+
+TEST(Config, DefaultsWhenEmpty) {
+  const auto config = parse("{}");
+  EXPECT_FALSE(config.kernel.has_value());
+  EXPECT_EQ(config.memory_mib, 128u);
+  EXPECT_EQ(config.vcpus, 1u);
+  EXPECT_EQ(config.timeout.count(), 0);
+  EXPECT_EQ(config.serial.backend, SerialConfig::Backend::Stdout);
+}
+
+TEST(Config, ResolvesRelativePathsAgainstTheConfigFolder) {
+  const auto config = parse(R"({"kernel": "k.elf", "modules": ["initrd.img", {"path": "/abs/m", "cmdline": "m a=1"}],
+                               "serial": {"backend": "file", "path": "out/serial.log"}})");
+  EXPECT_EQ(config.kernel->string(), "/configs/k.elf");
+  ASSERT_EQ(config.modules.size(), 2u);
+  EXPECT_EQ(config.modules[0].path.string(), "/configs/initrd.img");
+  EXPECT_EQ(config.modules[0].cmdline, "initrd.img");
+  EXPECT_EQ(config.modules[1].path.string(), "/abs/m");
+  EXPECT_EQ(config.modules[1].cmdline, "m a=1");
+  EXPECT_EQ(config.serial.path.string(), "/configs/out/serial.log");
+}
+
+TEST(Config, ErrorsNameTheJsonPath) {
+  struct Case {
+    const char* json;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {R"({"vcpu": 2})", "vm.json: /vcpu: unknown key"},
+      {R"({"vcpus": "2"})", "vm.json: /vcpus: expected a non-negative integer, got a string"},
+      {R"({"vcpus": 0})", "vm.json: /vcpus: must be between 1 and 64"},
+      {R"({"vcpus": 65})", "vm.json: /vcpus: must be between 1 and 64"},
+      {R"({"vcpus": -1})", "vm.json: /vcpus: must not be negative"},
+      {R"({"memory_mib": 1})", "vm.json: /memory_mib: must be between 2 and"},
+      {R"({"memory_mib": 1.5})", "vm.json: /memory_mib: expected a non-negative integer, got a fractional number"},
+      {R"({"cmdline": 5})", "vm.json: /cmdline: expected a string, got a number"},
+      {R"({"modules": {}})", "vm.json: /modules: expected an array, got an object"},
+      {R"({"modules": [{"cmdline": "x"}]})", "vm.json: /modules/0/path: missing"},
+      {R"({"modules": [{"path": "a", "size": 1}]})", "vm.json: /modules/0/size: unknown key"},
+      {R"({"serial": {"backend": "tcp"}})", "vm.json: /serial/backend: unknown backend \"tcp\""},
+      {R"({"serial": {"backend": "file"}})", "vm.json: /serial/path: the file backend needs a path"},
+      {R"({"timeout_ms": true})", "vm.json: /timeout_ms: expected a non-negative integer, got a boolean"},
+      {R"([1, 2])", "vm.json: /: expected an object, got an array"},
+      {R"({"vcpus": 1,})", "vm.json: not valid JSON: "},
+      {"", "vm.json: not valid JSON: "},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.json);
+    EXPECT_EQ(error_of(c.json).rfind(c.expected, 0), 0u) << error_of(c.json);
+  }
+}
+
+TEST(Config, SyntaxErrorsGiveLineAndColumn) {
+  EXPECT_NE(error_of("{\n  \"vcpus\": 1\n  \"memory_mib\": 2\n}").find("line 3"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vmm

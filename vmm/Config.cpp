@@ -1,0 +1,147 @@
+#include "vmm/Config.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "vmm/Errors.h"
+
+namespace vmm {
+
+namespace {
+
+using Json = nlohmann::json;
+
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const std::string& path, const std::string& why) const {
+    throw InputError(source_ + ": " + (path.empty() ? "/" : path) + ": " + why);
+  }
+
+  void expect_object(const Json& value, const std::string& path, const std::set<std::string>& keys) const {
+    if (!value.is_object()) fail(path, "expected an object, got " + type_of(value));
+    for (const auto& [key, unused] : value.items())
+      if (!keys.count(key)) fail(path + "/" + key, "unknown key" + suggestion(keys));
+  }
+
+  std::string string(const Json& value, const std::string& path) const {
+    if (!value.is_string()) fail(path, "expected a string, got " + type_of(value));
+    return value.get<std::string>();
+  }
+
+  std::uint64_t unsigned_integer(const Json& value, const std::string& path) const {
+    if (value.is_number_unsigned()) return value.get<std::uint64_t>();
+    if (value.is_number_integer()) fail(path, "must not be negative");
+    fail(path, "expected a non-negative integer, got " + type_of(value));
+  }
+
+  static std::string type_of(const Json& value) {
+    if (value.is_number_float()) return "a fractional number";
+    if (value.is_number()) return "a number";
+    return std::string(value.type_name() == std::string("array") || value.type_name() == std::string("object")
+                           ? "an "
+                           : "a ") +
+           value.type_name();
+  }
+
+ private:
+  static std::string suggestion(const std::set<std::string>& keys) {
+    std::string text = " (known keys:";
+    for (const auto& key : keys) text += " " + key;
+    return text + ")";
+  }
+
+  std::string source_;
+};
+
+std::filesystem::path resolve(const std::filesystem::path& base_dir, const std::string& path) {
+  std::filesystem::path value(path);
+  return value.is_absolute() ? value : base_dir / value;
+}
+
+}  // namespace
+
+void validate_memory_mib(std::uint64_t mib, const std::string& where) {
+  if (mib < VmConfig::kMinMemoryMib || mib > VmConfig::kMaxMemoryMib)
+    throw InputError(where + ": must be between " + std::to_string(VmConfig::kMinMemoryMib) + " and " +
+                     std::to_string(VmConfig::kMaxMemoryMib) + " MiB, got " + std::to_string(mib));
+}
+
+void validate_vcpus(long long vcpus, const std::string& where) {
+  if (vcpus < 1 || vcpus > VmConfig::kMaxVcpus)
+    throw InputError(where + ": must be between 1 and " + std::to_string(VmConfig::kMaxVcpus) + ", got " +
+                     std::to_string(vcpus));
+}
+
+VmConfig parse_config(std::string_view json_text, const std::string& source, const std::filesystem::path& base_dir) {
+  Json root;
+  try {
+    root = Json::parse(json_text);
+  } catch (const Json::parse_error& error) {
+    // nlohmann's message carries the line and column; strip its "[json.exception...]" prefix.
+    std::string what = error.what();
+    if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
+    throw InputError(source + ": not valid JSON: " + what);
+  }
+  const Reader reader(source);
+  reader.expect_object(root, "", {"kernel", "cmdline", "modules", "memory_mib", "vcpus", "timeout_ms", "serial"});
+
+  VmConfig config;
+  if (root.contains("kernel")) config.kernel = resolve(base_dir, reader.string(root["kernel"], "/kernel"));
+  if (root.contains("cmdline")) config.cmdline = reader.string(root["cmdline"], "/cmdline");
+  if (root.contains("memory_mib")) {
+    config.memory_mib = reader.unsigned_integer(root["memory_mib"], "/memory_mib");
+    validate_memory_mib(config.memory_mib, source + ": /memory_mib");
+  }
+  if (root.contains("vcpus")) {
+    const std::uint64_t vcpus = reader.unsigned_integer(root["vcpus"], "/vcpus");
+    validate_vcpus(static_cast<long long>(std::min<std::uint64_t>(vcpus, 1u << 30)), source + ": /vcpus");
+    config.vcpus = static_cast<unsigned>(vcpus);
+  }
+  if (root.contains("timeout_ms")) {
+    const std::uint64_t ms = reader.unsigned_integer(root["timeout_ms"], "/timeout_ms");
+    if (ms > 365ull * 24 * 3600 * 1000) reader.fail("/timeout_ms", "is longer than a year");
+    config.timeout = std::chrono::milliseconds(ms);
+  }
+  if (root.contains("modules")) {
+    const Json& modules = root["modules"];
+    if (!modules.is_array()) reader.fail("/modules", "expected an array, got " + Reader::type_of(modules));
+    for (std::size_t i = 0; i < modules.size(); ++i) {
+      const std::string path = "/modules/" + std::to_string(i);
+      const Json& module = modules[i];
+      ModuleConfig entry;
+      if (module.is_string()) {
+        entry.path = resolve(base_dir, module.get<std::string>());
+      } else {
+        reader.expect_object(module, path, {"path", "cmdline"});
+        if (!module.contains("path")) reader.fail(path + "/path", "missing");
+        entry.path = resolve(base_dir, reader.string(module["path"], path + "/path"));
+        if (module.contains("cmdline")) entry.cmdline = reader.string(module["cmdline"], path + "/cmdline");
+      }
+      if (entry.cmdline.empty()) entry.cmdline = entry.path.filename().string();
+      config.modules.push_back(std::move(entry));
+    }
+  }
+  if (root.contains("serial")) {
+    const Json& serial = root["serial"];
+    reader.expect_object(serial, "/serial", {"backend", "path"});
+    if (serial.contains("backend")) {
+      const std::string backend = reader.string(serial["backend"], "/serial/backend");
+      if (backend == "stdout")
+        config.serial.backend = SerialConfig::Backend::Stdout;
+      else if (backend == "file")
+        config.serial.backend = SerialConfig::Backend::File;
+      else
+        reader.fail("/serial/backend", "unknown backend \"" + backend + "\" (known: stdout, file)");
+    }
+    if (serial.contains("path")) config.serial.path = resolve(base_dir, reader.string(serial["path"], "/serial/path"));
+    if (config.serial.backend == SerialConfig::Backend::File && config.serial.path.empty())
+      reader.fail("/serial/path", "the file backend needs a path");
+  }
+  return config;
+}
+
+}  // namespace vmm

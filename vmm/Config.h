@@ -1,0 +1,49 @@
+#pragma once
+// The VM configuration: parsed from JSON, validated up front, every error naming
+// the JSON path of the value at fault. Relative paths are resolved against the
+// config file's folder.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vmm {
+
+struct ModuleConfig {
+  std::filesystem::path path;
+  std::string cmdline;
+};
+
+struct SerialConfig {
+  enum class Backend { Stdout, File };
+  Backend backend = Backend::Stdout;
+  std::filesystem::path path;  // Backend::File
+};
+
+struct VmConfig {
+  static constexpr std::uint64_t kMinMemoryMib = 2;
+  static constexpr std::uint64_t kMaxMemoryMib = 1u << 20;  // 1 TiB
+  static constexpr unsigned kMaxVcpus = 64;
+
+  std::optional<std::filesystem::path> kernel;  // empty: the bundled kernel
+  std::string cmdline;
+  std::vector<ModuleConfig> modules;
+  std::uint64_t memory_mib = 128;
+  unsigned vcpus = 1;
+  std::chrono::milliseconds timeout{0};  // 0: none
+  SerialConfig serial;
+};
+
+// Throws InputError("config <path>: ...") for any error. `source` names the file
+// in messages; `base_dir` anchors relative paths.
+VmConfig parse_config(std::string_view json_text, const std::string& source, const std::filesystem::path& base_dir);
+
+// The same checks for values that arrive from the command line.
+void validate_memory_mib(std::uint64_t mib, const std::string& where);
+void validate_vcpus(long long vcpus, const std::string& where);
+
+}  // namespace vmm

@@ -1,0 +1,29 @@
+#pragma once
+// The KVM system fd (/dev/kvm): API version, capabilities, supported CPUID.
+
+#include <linux/kvm.h>
+
+#include <string>
+#include <vector>
+
+#include "irq/UniqueFd.h"
+
+namespace vmm {
+
+class Kvm {
+ public:
+  // Opens the device and checks the API version and every capability vmm relies
+  // on; throws HostError with a message that says what to do.
+  explicit Kvm(const std::string& device = "/dev/kvm");
+
+  int fd() const { return fd_.get(); }
+  int check_extension(long capability) const;
+  std::size_t vcpu_mmap_size() const { return vcpu_mmap_size_; }
+  std::vector<kvm_cpuid_entry2> supported_cpuid() const;
+
+ private:
+  UniqueFd fd_;
+  std::size_t vcpu_mmap_size_ = 0;
+};
+
+}  // namespace vmm

@@ -1,0 +1,220 @@
+#include "vmm/Machine.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "vmm/Errors.h"
+#include "vmm/ExitStatus.h"
+#include "vmm/FileUtil.h"
+#include "vmm/loader/MultibootLoader.h"
+
+namespace vmm {
+
+namespace {
+
+// PC port map (see DESIGN.md, "Guest ABI").
+constexpr std::uint64_t kPitPort = 0x40;
+constexpr std::uint64_t kSystemControlPort = 0x61;
+constexpr std::uint64_t kCom1Port = 0x3f8;
+constexpr std::uint64_t kDebugExitPort = 0xf4;
+
+// LAPIC register offsets and LVT delivery modes (Intel SDM vol. 3, 10.5.1).
+constexpr std::size_t kLapicLvtLint0 = 0x350;
+constexpr std::size_t kLapicLvtLint1 = 0x360;
+constexpr std::uint32_t kLvtDeliveryModeMask = 0x700;
+constexpr std::uint32_t kLvtMasked = 1u << 16;
+constexpr std::uint32_t kDeliveryExtInt = 0x700;
+constexpr std::uint32_t kDeliveryNmi = 0x400;
+
+constexpr std::uint64_t kMaxModuleBytes = 1ull << 30;
+
+std::uint32_t lapic_reg(const kvm_lapic_state& state, std::size_t offset) {
+  std::uint32_t value;
+  std::memcpy(&value, &state.regs[offset], sizeof value);
+  return value;
+}
+
+void set_lapic_reg(kvm_lapic_state& state, std::size_t offset, std::uint32_t value) {
+  std::memcpy(&state.regs[offset], &value, sizeof value);
+}
+
+kvm_segment flat_segment(std::uint16_t selector, std::uint8_t type) {
+  kvm_segment segment{};
+  segment.base = 0;
+  segment.limit = 0xffffffff;
+  segment.selector = selector;
+  segment.type = type;
+  segment.present = 1;
+  segment.dpl = 0;
+  segment.db = 1;
+  segment.s = 1;
+  segment.g = 1;
+  return segment;
+}
+
+}  // namespace
+
+Machine::Machine(const VmConfig& config, const KernelImage& kernel)
+    : config_(config),
+      memory_(config.memory_mib << 20),
+      entry_(load_kernel(config, kernel, memory_)),
+      vm_(kvm_),
+      routing_(GsiRoutingTable::standard_pc()),
+      clock_(io_) {
+  for (std::size_t slot = 0; slot < memory_.regions().size(); ++slot) {
+    const auto& region = memory_.regions()[slot];
+    vm_.set_memory_region(static_cast<std::uint32_t>(slot), region.guest_address, region.size, region.host);
+  }
+  vm_.create_irqchip();
+  vm_.set_gsi_routing(routing_);
+  attach_devices();
+  create_vcpus(entry_);
+}
+
+EntryState Machine::load_kernel(const VmConfig& config, const KernelImage& kernel, GuestMemory& memory) {
+  MultibootOptions boot;
+  boot.cmdline = kernel.name + (config.cmdline.empty() ? "" : " " + config.cmdline);
+  for (const auto& module : config.modules)
+    boot.modules.push_back({read_input_file(module.path, "module", kMaxModuleBytes), module.cmdline});
+  if (!MultibootLoader::recognizes(kernel.bytes))
+    throw InputError("kernel " + kernel.name + ": not a Multiboot v1 image (no header with magic 0x1BADB002 in "
+                     "its first 8 KiB); vmm boots Multiboot kernels");
+  return MultibootLoader::load(kernel.bytes, memory, boot);
+}
+
+Machine::~Machine() {
+  for (auto& runner : runners_) runner->kick();
+  runners_.clear();  // joins
+}
+
+void Machine::attach_devices() {
+  if (config_.serial.backend == SerialConfig::Backend::File) {
+    UniqueFd file(::open(config_.serial.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!file.valid())
+      throw InputError("serial output file " + config_.serial.path.string() + ": " + std::strerror(errno));
+    const int fd = file.get();
+    serial_output_ = std::make_unique<SerialOutput>(io_, fd, std::move(file));
+  } else {
+    serial_output_ = std::make_unique<SerialOutput>(io_, STDOUT_FILENO);
+  }
+
+  pit_irq_ = std::make_unique<IrqfdLine>(vm_.fd(), kPitGsi);
+  com1_irq_ = std::make_unique<IrqfdLine>(vm_.fd(), kCom1Gsi);
+  pit_ = std::make_unique<Pit8254>(clock_, *pit_irq_);
+  system_control_ = std::make_unique<SystemControlPort>(*pit_, clock_);
+  com1_ = std::make_unique<Uart16550>(*com1_irq_, *serial_output_);
+  debug_exit_ = std::make_unique<DebugExit>([this](std::uint8_t value) { request_stop(value, ""); });
+  i8042_ = std::make_unique<I8042>([this] { request_stop(exit_status::kSuccess, "guest reset the machine through the i8042"); });
+
+  io_bus_.add(kPitPort, Pit8254::kPorts, *pit_, "8254 PIT");
+  io_bus_.add(kSystemControlPort, 1, *system_control_, "system control port B");
+  io_bus_.add(kCom1Port, Uart16550::kPorts, *com1_, "COM1 16550A");
+  io_bus_.add(kDebugExitPort, DebugExit::kPorts, *debug_exit_, "debug-exit");
+  io_bus_.add(I8042::kDataPort, 1, i8042_->data_port(), "i8042 data");
+  io_bus_.add(I8042::kCommandPort, 1, i8042_->command_port(), "i8042 command");
+}
+
+void Machine::create_vcpus(const EntryState& entry) {
+  const auto supported = kvm_.supported_cpuid();
+  for (std::uint32_t id = 0; id < config_.vcpus; ++id) {
+    auto vcpu = std::make_unique<Vcpu>(vm_.fd(), id, kvm_.vcpu_mmap_size());
+
+    auto cpuid = supported;
+    for (auto& leaf : cpuid) {
+      if (leaf.function == 1) leaf.ebx = (leaf.ebx & 0x00ffffff) | (id << 24);  // initial APIC id
+      if (leaf.function == 0xb || leaf.function == 0x1f) leaf.edx = id;         // x2APIC id
+    }
+    vcpu->set_cpuid(cpuid);
+
+    // What a PC BIOS leaves behind: the BSP's LINT0 takes the PIC as ExtINT and
+    // every LINT1 is NMI. Without it KVM's PIC never reaches the CPU.
+    auto lapic = vcpu->lapic();
+    auto lint = [&](std::size_t offset, std::uint32_t mode, bool masked) {
+      std::uint32_t value = (lapic_reg(lapic, offset) & ~(kLvtDeliveryModeMask | kLvtMasked)) | mode;
+      if (masked) value |= kLvtMasked;
+      set_lapic_reg(lapic, offset, value);
+    };
+    lint(kLapicLvtLint0, kDeliveryExtInt, id != 0);
+    lint(kLapicLvtLint1, kDeliveryNmi, false);
+    vcpu->set_lapic(lapic);
+
+    if (id == 0) {  // application processors wait for INIT-SIPI in the kernel
+      kvm_sregs sregs = vcpu->sregs();
+      switch (entry.mode) {
+        case EntryState::Mode::Protected32Flat:
+          sregs.cs = flat_segment(0x10, 0xb);  // execute/read, accessed
+          sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = flat_segment(0x18, 0x3);  // read/write, accessed
+          sregs.cr0 = (sregs.cr0 | 0x1) & ~0x80000000ull;  // PE on, PG off
+          sregs.cr4 = 0;
+          sregs.efer = 0;
+          break;
+      }
+      vcpu->set_sregs(sregs);
+      kvm_regs regs{};
+      regs.rflags = 0x2;  // reserved bit 1; interrupts off
+      regs.rip = entry.rip;
+      regs.rax = entry.rax;
+      regs.rbx = entry.rbx;
+      regs.rsi = entry.rsi;
+      vcpu->set_regs(regs);
+    }
+    vcpus_.push_back(std::move(vcpu));
+  }
+}
+
+void Machine::request_stop(int status, std::string report) {
+  {
+    std::lock_guard lock(stop_mutex_);
+    if (stopping_.load(std::memory_order_relaxed)) return;
+    exit_status_ = status;
+    stop_report_ = std::move(report);
+    stopping_.store(true, std::memory_order_release);
+  }
+  for (auto& runner : runners_) runner->kick();
+  io_.stop();
+}
+
+int Machine::run() {
+  VcpuRunner::install_kick_handler();
+  ::signal(SIGPIPE, SIG_IGN);  // a closed stdout is noticed by write(), not by dying
+
+  boost::asio::signal_set signals(io_, SIGINT, SIGTERM);
+  signals.async_wait([this](const boost::system::error_code& error, int signal) {
+    if (!error) request_stop(exit_status::kSignalBase + signal, std::string("stopped by ") + ::strsignal(signal));
+  });
+  boost::asio::steady_timer timeout(io_);
+  if (config_.timeout.count() > 0) {
+    timeout.expires_after(config_.timeout);
+    timeout.async_wait([this](const boost::system::error_code& error) {
+      if (!error)
+        request_stop(exit_status::kTimeout,
+                     "timeout: the guest ran for " + std::to_string(config_.timeout.count()) + " ms; stopped it");
+    });
+  }
+
+  // The event loop wakes PIT deadlines; keep the kernel from batching them.
+  ::prctl(PR_SET_TIMERSLACK, 1UL);
+  for (auto& vcpu : vcpus_) runners_.push_back(std::make_unique<VcpuRunner>(*vcpu, io_bus_, mmio_bus_, *this));
+  for (auto& runner : runners_) runner->start();
+
+  auto work = boost::asio::make_work_guard(io_);
+  io_.run();
+
+  for (auto& runner : runners_) runner->kick();
+  for (auto& runner : runners_) runner->join();
+  signals.cancel();
+  serial_output_->flush();
+  if (!stop_report_.empty()) std::fprintf(stderr, "vmm: %s\n", stop_report_.c_str());
+  return exit_status_;
+}
+
+}  // namespace vmm

@@ -1,0 +1,87 @@
+#pragma once
+// The PC-like machine: guest RAM, the in-kernel PIC/IOAPIC/LAPICs with our GSI
+// routing, the user-space PIT, UART, port 0x61, i8042 reset and debug-exit on the
+// port bus, one thread per vCPU and the event loop that owns time, output and
+// signals. Built whole in the constructor (set-up errors throw); run() blocks
+// until the guest or the user ends the run and returns the exit status.
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "devices/Bus.h"
+#include "devices/DebugExit.h"
+#include "devices/I8042.h"
+#include "devices/Pit8254.h"
+#include "devices/Uart16550.h"
+#include "irq/GsiRoutingTable.h"
+#include "irq/IrqfdLine.h"
+#include "vmm/AsioClock.h"
+#include "vmm/Config.h"
+#include "vmm/GuestMemory.h"
+#include "vmm/Kvm.h"
+#include "vmm/SerialOutput.h"
+#include "vmm/Vcpu.h"
+#include "vmm/VcpuRunner.h"
+#include "vmm/Vm.h"
+#include "vmm/loader/EntryState.h"
+
+namespace vmm {
+
+struct KernelImage {
+  std::string name;  // first word of the Multiboot command line, as GRUB and QEMU pass it
+  std::vector<std::uint8_t> bytes;
+};
+
+class Machine final : public RunControl {
+ public:
+  // PC ISA interrupt lines of the devices we emulate.
+  static constexpr std::uint32_t kPitGsi = 0;
+  static constexpr std::uint32_t kCom1Gsi = 4;
+
+  Machine(const VmConfig& config, const KernelImage& kernel);
+  ~Machine() override;
+
+  int run();
+
+  void request_stop(int status, std::string report) override;
+  bool stopping() const override { return stopping_.load(std::memory_order_acquire); }
+
+ private:
+  static EntryState load_kernel(const VmConfig& config, const KernelImage& kernel, GuestMemory& memory);
+  void attach_devices();
+  void create_vcpus(const EntryState& entry);
+
+  VmConfig config_;
+  boost::asio::io_context io_;
+  // The guest is loaded before /dev/kvm is opened, so bad input is reported the
+  // same way with or without KVM.
+  GuestMemory memory_;
+  EntryState entry_;
+  Kvm kvm_;
+  Vm vm_;
+  GsiRoutingTable routing_;
+  AsioClock clock_;
+  std::unique_ptr<SerialOutput> serial_output_;
+  std::unique_ptr<IrqfdLine> pit_irq_;
+  std::unique_ptr<IrqfdLine> com1_irq_;
+  std::unique_ptr<Pit8254> pit_;
+  std::unique_ptr<SystemControlPort> system_control_;
+  std::unique_ptr<Uart16550> com1_;
+  std::unique_ptr<DebugExit> debug_exit_;
+  std::unique_ptr<I8042> i8042_;
+  Bus io_bus_{"port I/O bus"};
+  Bus mmio_bus_{"MMIO bus"};
+  std::vector<std::unique_ptr<Vcpu>> vcpus_;
+  std::vector<std::unique_ptr<VcpuRunner>> runners_;
+
+  std::atomic<bool> stopping_{false};
+  std::mutex stop_mutex_;
+  int exit_status_ = 0;
+  std::string stop_report_;
+};
+
+}  // namespace vmm

@@ -1,0 +1,41 @@
+#pragma once
+// A vCPU fd and its shared kvm_run page.
+
+#include <linux/kvm.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "irq/UniqueFd.h"
+#include "vmm/Mapping.h"
+
+namespace vmm {
+
+class Vcpu {
+ public:
+  Vcpu(int vm_fd, std::uint32_t id, std::size_t run_mmap_size);
+
+  std::uint32_t id() const { return id_; }
+  kvm_run& run_state() { return *static_cast<kvm_run*>(run_.get()); }
+  // KVM_RUN once; returns 0 or the errno (EINTR, EAGAIN are the benign ones).
+  int run();
+
+  kvm_regs regs() const;
+  void set_regs(const kvm_regs& regs);
+  kvm_sregs sregs() const;
+  void set_sregs(const kvm_sregs& sregs);
+  void set_cpuid(const std::vector<kvm_cpuid_entry2>& entries);
+  kvm_lapic_state lapic() const;
+  void set_lapic(const kvm_lapic_state& state);
+
+  // General and control registers, for crash reports. Never throws.
+  std::string describe_registers() const;
+
+ private:
+  std::uint32_t id_;
+  UniqueFd fd_;
+  Mapping run_;
+};
+
+}  // namespace vmm

@@ -1,0 +1,164 @@
+#include "vmm/VcpuRunner.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "vmm/ExitStatus.h"
+
+namespace vmm {
+
+namespace {
+
+constexpr int kKickSignal = SIGUSR1;
+constexpr unsigned kUnclaimedLogLimit = 8;
+
+void ignore_signal(int) {}
+
+std::string hex_bytes(const std::uint8_t* bytes, std::size_t count) {
+  std::string text;
+  char byte[4];
+  for (std::size_t i = 0; i < count; ++i) {
+    std::snprintf(byte, sizeof byte, "%s%02x", i ? " " : "", bytes[i]);
+    text += byte;
+  }
+  return text;
+}
+
+}  // namespace
+
+void VcpuRunner::install_kick_handler() {
+  struct sigaction action{};
+  action.sa_handler = ignore_signal;  // no SA_RESTART: KVM_RUN must return EINTR
+  sigemptyset(&action.sa_mask);
+  sigaction(kKickSignal, &action, nullptr);
+}
+
+VcpuRunner::~VcpuRunner() { join(); }
+
+void VcpuRunner::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void VcpuRunner::kick() {
+  // Set before the signal: if the thread is between exits, its next KVM_RUN
+  // returns at once; if it is inside KVM_RUN, the signal brings it out.
+  // Only the machine's thread joins, and it kicks only before joining.
+  vcpu_.run_state().immediate_exit = 1;
+  if (thread_.joinable()) pthread_kill(thread_.native_handle(), kKickSignal);
+}
+
+void VcpuRunner::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void VcpuRunner::loop() {
+  // Only the event loop takes SIGINT and SIGTERM; vCPU threads take the kick.
+  sigset_t blocked;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGINT);
+  sigaddset(&blocked, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
+  char name[16];
+  std::snprintf(name, sizeof name, "vcpu%u", vcpu_.id());
+  pthread_setname_np(pthread_self(), name);
+
+  while (!control_.stopping()) {
+    const int error = vcpu_.run();
+    if (error == EINTR || error == EAGAIN) continue;
+    if (error != 0) {
+      control_.request_stop(exit_status::kHostError,
+                            "vCPU " + std::to_string(vcpu_.id()) + ": KVM_RUN failed: " + std::strerror(error));
+      return;
+    }
+    exits_.fetch_add(1, std::memory_order_relaxed);
+    if (!handle_exit()) return;
+  }
+}
+
+void VcpuRunner::fatal(int status, const std::string& what) {
+  control_.request_stop(status, "vCPU " + std::to_string(vcpu_.id()) + ": " + what + "\n" +
+                                    vcpu_.describe_registers());
+}
+
+bool VcpuRunner::handle_exit() {
+  kvm_run& run = vcpu_.run_state();
+  switch (run.exit_reason) {
+    case KVM_EXIT_IO: handle_io(run); return true;
+    case KVM_EXIT_MMIO: handle_mmio(run); return true;
+    case KVM_EXIT_INTR: return true;
+    case KVM_EXIT_HLT:
+      // With the in-kernel irqchip KVM handles HLT itself; an HLT exit means the
+      // guest halted with nothing that could wake it.
+      control_.request_stop(exit_status::kSuccess, "");
+      return false;
+    case KVM_EXIT_SHUTDOWN: fatal(exit_status::kGuestCrash, "triple fault (KVM_EXIT_SHUTDOWN); guest state:"); return false;
+    case KVM_EXIT_FAIL_ENTRY: {
+      char what[128];
+      std::snprintf(what, sizeof what, "KVM_EXIT_FAIL_ENTRY, hardware entry failure reason 0x%llx on CPU %u",
+                    static_cast<unsigned long long>(run.fail_entry.hardware_entry_failure_reason),
+                    run.fail_entry.cpu);
+      fatal(exit_status::kGuestCrash, what);
+      return false;
+    }
+    case KVM_EXIT_INTERNAL_ERROR: {
+      std::string what = "KVM_EXIT_INTERNAL_ERROR, suberror " + std::to_string(run.internal.suberror);
+      if (run.internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+        what += " (instruction emulation failed)";
+        const auto& failure = run.emulation_failure;
+        if (failure.ndata >= 3 && (failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
+          const std::size_t length = std::min<std::size_t>(failure.insn_size, sizeof failure.insn_bytes);
+          what += "; instruction bytes: " + hex_bytes(failure.insn_bytes, length);
+        }
+      }
+      fatal(exit_status::kGuestCrash, what + "; guest state:");
+      return false;
+    }
+    case KVM_EXIT_SYSTEM_EVENT:
+      switch (run.system_event.type) {
+        case KVM_SYSTEM_EVENT_SHUTDOWN: control_.request_stop(exit_status::kSuccess, ""); return false;
+        case KVM_SYSTEM_EVENT_RESET: control_.request_stop(exit_status::kSuccess, "guest requested a reset"); return false;
+        case KVM_SYSTEM_EVENT_CRASH: fatal(exit_status::kGuestCrash, "guest reported a crash; guest state:"); return false;
+        default:
+          fatal(exit_status::kUnexpectedExit,
+                "unexpected KVM_EXIT_SYSTEM_EVENT type " + std::to_string(run.system_event.type) + "; guest state:");
+          return false;
+      }
+    default:
+      fatal(exit_status::kUnexpectedExit,
+            "unexpected exit reason " + std::to_string(run.exit_reason) + "; guest state:");
+      return false;
+  }
+}
+
+void VcpuRunner::handle_io(kvm_run& run) {
+  auto* base = reinterpret_cast<std::uint8_t*>(&run) + run.io.data_offset;
+  const bool write = run.io.direction == KVM_EXIT_IO_OUT;
+  // String I/O (rep outsb and friends) arrives as `count` accesses in a row.
+  for (std::uint32_t i = 0; i < run.io.count; ++i) {
+    std::span<std::uint8_t> data(base + i * run.io.size, run.io.size);
+    const bool claimed = write ? io_bus_.write(run.io.port, data) : io_bus_.read(run.io.port, data);
+    if (!claimed) note_unclaimed("port", run.io.port, write);
+  }
+}
+
+void VcpuRunner::handle_mmio(kvm_run& run) {
+  const std::size_t length = std::min<std::size_t>(run.mmio.len, sizeof run.mmio.data);
+  std::span<std::uint8_t> data(run.mmio.data, length);
+  const bool claimed = run.mmio.is_write ? mmio_bus_.write(run.mmio.phys_addr, data) : mmio_bus_.read(run.mmio.phys_addr, data);
+  if (!claimed) note_unclaimed("MMIO address", run.mmio.phys_addr, run.mmio.is_write);
+}
+
+void VcpuRunner::note_unclaimed(const char* kind, std::uint64_t address, bool write) {
+  if (unclaimed_logged_ >= kUnclaimedLogLimit) return;
+  if (++unclaimed_logged_ == kUnclaimedLogLimit)
+    std::fprintf(stderr, "vmm: vCPU %u: further unclaimed accesses are counted, not logged\n", vcpu_.id());
+  else
+    std::fprintf(stderr, "vmm: vCPU %u: %s to unclaimed %s 0x%llx\n", vcpu_.id(), write ? "write" : "read", kind,
+                 static_cast<unsigned long long>(address));
+}
+
+}  // namespace vmm

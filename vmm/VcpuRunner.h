@@ -1,0 +1,58 @@
+#pragma once
+// One vCPU thread: KVM_RUN, then an exhaustive dispatch of the exit reason.
+// Port I/O and MMIO go synchronously to the buses; fatal exits end the run with
+// a guest status and a register dump; EINTR and EAGAIN are benign.
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "devices/Bus.h"
+#include "vmm/Vcpu.h"
+
+namespace vmm {
+
+class RunControl {
+ public:
+  virtual ~RunControl() = default;
+  // First caller wins; `report` is printed after the guest's output is flushed.
+  virtual void request_stop(int status, std::string report) = 0;
+  virtual bool stopping() const = 0;
+};
+
+class VcpuRunner {
+ public:
+  // The signal used to kick a vCPU thread out of KVM_RUN. Its handler does
+  // nothing: the point is the EINTR.
+  static void install_kick_handler();
+
+  VcpuRunner(Vcpu& vcpu, Bus& io_bus, Bus& mmio_bus, RunControl& control)
+      : vcpu_(vcpu), io_bus_(io_bus), mmio_bus_(mmio_bus), control_(control) {}
+  ~VcpuRunner();
+
+  void start();
+  // Makes the next (or current) KVM_RUN return at once. Any thread.
+  void kick();
+  void join();
+
+  std::uint64_t exits() const { return exits_.load(std::memory_order_relaxed); }
+
+ private:
+  void loop();
+  // Returns false when the exit ends the run.
+  bool handle_exit();
+  void handle_io(kvm_run& run);
+  void handle_mmio(kvm_run& run);
+  void fatal(int status, const std::string& what);
+  void note_unclaimed(const char* kind, std::uint64_t address, bool write);
+
+  Vcpu& vcpu_;
+  Bus& io_bus_;
+  Bus& mmio_bus_;
+  RunControl& control_;
+  std::thread thread_;
+  std::atomic<std::uint64_t> exits_{0};
+  unsigned unclaimed_logged_ = 0;
+};
+
+}  // namespace vmm

@@ -1,0 +1,27 @@
+#pragma once
+// The VM fd: memory slots, the in-kernel interrupt controllers and GSI routing.
+
+#include <cstdint>
+
+#include "irq/GsiRoutingTable.h"
+#include "irq/UniqueFd.h"
+#include "vmm/Kvm.h"
+
+namespace vmm {
+
+class Vm {
+ public:
+  explicit Vm(const Kvm& kvm);
+
+  int fd() const { return fd_.get(); }
+
+  void set_memory_region(std::uint32_t slot, std::uint64_t guest_address, std::uint64_t size, void* host);
+  // PIC pair, IOAPIC and a LAPIC per vCPU, in the kernel. Must precede vCPUs.
+  void create_irqchip();
+  void set_gsi_routing(const GsiRoutingTable& table);
+
+ private:
+  UniqueFd fd_;
+};
+
+}  // namespace vmm

@@ -1,0 +1,163 @@
+// vmm: a small KVM virtual machine monitor. `vmm run [CONFIG]` boots a Multiboot
+// kernel (the bundled one by default) and exits with the guest's status.
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "vmm/Config.h"
+#include "vmm/Embedded.h"
+#include "vmm/Errors.h"
+#include "vmm/ExitStatus.h"
+#include "vmm/FileUtil.h"
+#include "vmm/Machine.h"
+
+namespace {
+
+using namespace vmm;
+
+constexpr std::uint64_t kMaxConfigBytes = 1 << 20;
+constexpr std::uint64_t kMaxKernelBytes = 512ull << 20;
+
+struct RunOptions {
+  std::string config_path;
+  std::string kernel;
+  std::string initrd;
+  std::optional<std::string> cmdline;
+  std::string memory;
+  std::optional<long long> vcpus;
+  std::string timeout;
+  bool print_routing = false;
+};
+
+// "256", "256M", "2G" -> MiB.
+std::uint64_t parse_memory(const std::string& text) {
+  std::size_t end = 0;
+  unsigned long long value = 0;
+  try {
+    value = std::stoull(text, &end);
+  } catch (const std::exception&) {
+    throw InputError("--memory " + text + ": expected a size in MiB, such as 256 or 256M or 2G");
+  }
+  const std::string unit = text.substr(end);
+  if (unit.empty() || unit == "M" || unit == "MiB") return value;
+  if (unit == "G" || unit == "GiB") return value * 1024;
+  throw InputError("--memory " + text + ": unknown unit \"" + unit + "\" (use M or G)");
+}
+
+// "500ms", "2s", "1.5" (seconds) -> milliseconds.
+std::chrono::milliseconds parse_timeout(const std::string& text) {
+  std::size_t end = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &end);
+  } catch (const std::exception&) {
+    throw InputError("--timeout " + text + ": expected a duration such as 5, 5s or 500ms");
+  }
+  const std::string unit = text.substr(end);
+  double ms;
+  if (unit.empty() || unit == "s")
+    ms = value * 1000;
+  else if (unit == "ms")
+    ms = value;
+  else
+    throw InputError("--timeout " + text + ": unknown unit \"" + unit + "\" (use s or ms)");
+  if (!(ms > 0) || ms > 365.0 * 24 * 3600 * 1000) throw InputError("--timeout " + text + ": must be positive and under a year");
+  return std::chrono::milliseconds(static_cast<long long>(ms + 0.5));
+}
+
+int run_vm(const RunOptions& options) {
+  VmConfig config;
+  if (options.config_path.empty()) {
+    config = parse_config(embedded::default_config(), "default config", std::filesystem::current_path());
+  } else {
+    const std::filesystem::path path(options.config_path);
+    const auto bytes = read_input_file(path, "config", kMaxConfigBytes);
+    const std::string text(bytes.begin(), bytes.end());
+    config = parse_config(text, path.string(), std::filesystem::absolute(path).parent_path());
+  }
+  if (!options.kernel.empty()) config.kernel = std::filesystem::absolute(options.kernel);
+  if (!options.initrd.empty()) {
+    const std::filesystem::path initrd = std::filesystem::absolute(options.initrd);
+    config.modules = {ModuleConfig{initrd, initrd.filename().string()}};
+  }
+  if (options.cmdline) config.cmdline = *options.cmdline;
+  if (!options.memory.empty()) {
+    config.memory_mib = parse_memory(options.memory);
+    validate_memory_mib(config.memory_mib, "--memory");
+  }
+  if (options.vcpus) {
+    validate_vcpus(*options.vcpus, "--vcpus");
+    config.vcpus = static_cast<unsigned>(*options.vcpus);
+  }
+  if (!options.timeout.empty()) config.timeout = parse_timeout(options.timeout);
+
+  if (options.print_routing) {
+    std::fputs(GsiRoutingTable::standard_pc().format().c_str(), stdout);
+    return exit_status::kSuccess;
+  }
+
+  KernelImage kernel;
+  if (config.kernel) {
+    kernel.name = config.kernel->string();
+    kernel.bytes = read_input_file(*config.kernel, "kernel", kMaxKernelBytes);
+  } else {
+    kernel.name = "vmm-guest";
+    const auto image = embedded::guest_kernel();
+    kernel.bytes.assign(image.begin(), image.end());
+  }
+  Machine machine(config, kernel);
+  return machine.run();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vmm: a small KVM virtual machine monitor"};
+  app.require_subcommand(1);
+  RunOptions options;
+  auto* run = app.add_subcommand("run", "Boot a VM; without CONFIG, the bundled kernel with the default config");
+  run->add_option("config", options.config_path, "VM config (JSON); relative paths in it are relative to its folder");
+  run->add_option("--kernel", options.kernel, "Multiboot kernel image instead of the config's or the bundled one");
+  run->add_option("--initrd", options.initrd, "Load FILE as the one Multiboot module (as QEMU's -initrd)");
+  run->add_option("--cmdline", options.cmdline, "Kernel command line");
+  run->add_option("--memory", options.memory, "Guest memory in MiB (suffix M or G accepted)");
+  run->add_option("--vcpus", options.vcpus, "Number of vCPUs");
+  run->add_option("--timeout", options.timeout, "Stop the guest after this long (5, 5s, 500ms); exit status 124");
+  run->add_flag("--print-routing", options.print_routing, "Print the GSI routing table and exit");
+
+  auto is_command = [&](const char* name) {
+    for (const CLI::App* command : app.get_subcommands([](CLI::App*) { return true; }))
+      if (command->check_name(name)) return true;
+    return false;
+  };
+  if (argc >= 2 && argv[1][0] != '-' && !is_command(argv[1])) {
+    std::fprintf(stderr, "vmm: unknown command \"%s\" (commands: run; see vmm --help)\n", argv[1]);
+    return exit_status::kInputError;
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "vmm: %s (see vmm %s--help)\n", e.what(), app.got_subcommand("run") ? "run " : "");
+    return exit_status::kInputError;
+  }
+
+  try {
+    return run_vm(options);
+  } catch (const InputError& e) {
+    std::fprintf(stderr, "vmm: %s\n", e.what());
+    return exit_status::kInputError;
+  } catch (const HostError& e) {
+    std::fprintf(stderr, "vmm: %s\n", e.what());
+    return exit_status::kHostError;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "vmm: internal error: %s\n", e.what());
+    return exit_status::kHostError;
+  }
+}
