@@ -274,9 +274,9 @@ void Pit8254::set_gate2(bool high) {
   counter.gate = high;
 }
 
-Pit8254::Counter2Pins Pit8254::counter2_pins() const {
+Pit8254::Counter2Pins Pit8254::counter2_pins() {
   std::lock_guard lock(mutex_);
-  auto& counter = const_cast<Counter&>(counters_[2]);  // applying a due reload is not a visible change
+  Counter& counter = counters_[2];
   return {counter.gate, out_level(counter, clock_.now_ns())};
 }
 
@@ -324,7 +324,7 @@ void SystemControlPort::read(std::uint64_t, std::span<std::uint8_t> data) {
   const auto pins = pit_.counter2_pins();
   constexpr std::uint64_t kRefreshPeriodNs = 15'085;
   const bool refresh = (clock_.now_ns() / kRefreshPeriodNs) & 1;
-  data[0] = static_cast<std::uint8_t>((pins.gate ? 0x01 : 0) | (stored_bits_ & 0x0e) | (refresh ? 0x10 : 0) |
+  data[0] = static_cast<std::uint8_t>((pins.gate ? 0x01 : 0) | (stored_bits_.load() & 0x0e) | (refresh ? 0x10 : 0) |
                                       (pins.out ? 0x20 : 0));
 }
 

@@ -20,6 +20,7 @@
 // Counters are computed from the injected clock at read time; a host timer is
 // armed only for counter 0's next OUT rising edge, at an absolute deadline.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -56,7 +57,7 @@ class Pit8254 final : public BusDevice {
     bool out;
   };
   void set_gate2(bool high);
-  Counter2Pins counter2_pins() const;
+  Counter2Pins counter2_pins();
 
   // Counter 0 OUT rising edges delivered as IRQ0 pulses, and edges that fell due
   // while an earlier one was still being delivered (the host timer fired late).
@@ -126,7 +127,7 @@ class SystemControlPort final : public BusDevice {
  private:
   Pit8254& pit_;
   const Clock& clock_;
-  std::uint8_t stored_bits_ = 0;  // bits 1-3 as last written
+  std::atomic<std::uint8_t> stored_bits_{0};  // bits 1-3 as last written; any vCPU may write
 };
 
 }  // namespace vmm
