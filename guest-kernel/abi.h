@@ -1,0 +1,49 @@
+/* abi.h - what ring 0 and ring 3 agree on: the user region, the syscall
+ * numbers and the layout of the vvar page. Included by user.c, so nothing
+ * here may reference kernel code or data. */
+#pragma once
+
+#include <stdint.h>
+
+#define MAX_TASKS 16
+
+/* The one 2 MiB page mapped with U=1 (see boot.S and linker.ld). */
+#define USER_BASE 0x200000UL
+#define USER_LIMIT 0x400000UL
+
+#define USTACK_SIZE 16384
+
+/* int $0x80: rax = number, rdi/rsi/rdx = arguments, rax = result; every
+ * other register is preserved. */
+#define SYS_EXIT 0
+#define SYS_WRITE 1
+#define SYS_YIELD 2
+#define SYS_GETPID 3
+#define SYS_TICKS 4
+
+#define E_BADF 9
+#define E_FAULT 14
+#define E_NOSYS 38
+
+/* Written by the kernel (config at boot, counters on every tick), read by
+ * tasks without a syscall. Read-only for tasks by convention: it sits in
+ * the user page, which is writable. */
+struct vvar {
+    volatile uint64_t ticks;                 /* global PIT ticks */
+    volatile uint64_t task_ticks[MAX_TASKS]; /* ticks each task has run */
+    uint32_t hz;
+    uint32_t progress_ms;
+    uint32_t task_ms;
+    uint32_t crash_user;
+};
+
+/* Written by tasks, read by the kernel for the summary lines. */
+struct ustats {
+    volatile uint64_t work[MAX_TASKS];     /* compute batches completed */
+    volatile uint64_t checksum[MAX_TASKS]; /* keeps the compute loop live */
+};
+
+extern struct vvar vvar;
+extern struct ustats ustats;
+extern uint8_t user_stacks[MAX_TASKS][USTACK_SIZE];
+void user_task_main(long id) __attribute__((noreturn));

@@ -1,0 +1,26 @@
+# check.cmake - build-time guards for rules the compiler cannot enforce.
+# Run with -DNM= -DOBJDUMP= -DUSER_OBJ= -DELF=.
+
+# Ring-3 code must not reach into supervisor pages.
+execute_process(COMMAND ${NM} -u ${USER_OBJ}
+  OUTPUT_VARIABLE undefined RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "nm failed on ${USER_OBJ}")
+endif()
+if(NOT undefined STREQUAL "")
+  message(FATAL_ERROR "user.o references symbols outside the user page:\n${undefined}")
+endif()
+
+# Instructions the guest must never contain: SSE state is never saved, and
+# the rest are not handled by the instruction emulator that runs ring 0.
+execute_process(COMMAND ${OBJDUMP} -d --no-show-raw-insn ${ELF}
+  OUTPUT_VARIABLE disasm RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "objdump failed on ${ELF}")
+endif()
+foreach(bad "%xmm" "%ymm" "%zmm" "int3" "cmpxchg16b" "xsave" "xrstor" "fxsave" "fxrstor")
+  string(FIND "${disasm}" "${bad}" pos)
+  if(NOT pos EQUAL -1)
+    message(FATAL_ERROR "kernel image contains forbidden instruction/register: ${bad}")
+  endif()
+endforeach()

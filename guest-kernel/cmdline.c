@@ -1,0 +1,176 @@
+/* cmdline.c - options from the Multiboot command line.
+ *
+ * Space-separated key=value tokens. Tokens without '=' (QEMU passes the
+ * kernel path first) are ignored, unknown keys warn, bad values are fatal. */
+#include "kernel.h"
+
+#define MAX_TOKEN 64 /* longer keys/values are truncated in messages */
+
+struct num_opt {
+    const char *key;
+    uint32_t *dst;
+    uint32_t min, max;
+};
+
+static const char *const uart_words[] = { "irq", "poll", NULL };
+static const char *const crash_words[] = { "none", "ud", "pf", "gp", "user", "triple", NULL };
+
+const char *uart_mode_name(enum uart_mode m)
+{
+    return uart_words[m];
+}
+
+const char *crash_mode_name(enum crash_mode m)
+{
+    return crash_words[m];
+}
+
+void config_defaults(struct config *c)
+{
+    c->tasks = 4;
+    c->quantum_ms = 10;
+    c->hz = 1000;
+    c->runtime_ms = 2000;
+    c->progress_ms = 100;
+    c->task_ms = 0;
+    c->uart = UART_IRQ;
+    c->crash = CRASH_NONE;
+}
+
+static bool span_eq(const char *p, size_t n, const char *lit)
+{
+    size_t i = 0;
+    for (; i < n; i++)
+        if (lit[i] != p[i])
+            return false;
+    return lit[i] == '\0';
+}
+
+/* Copies a token into a NUL-terminated buffer for printing; characters that
+ * would break the key=value line format become '?'. */
+static const char *show(char *dst, const char *p, size_t n)
+{
+    size_t i = 0;
+    for (; i < n && i < MAX_TOKEN; i++)
+        dst[i] = (p[i] > ' ' && p[i] < 0x7F && p[i] != '"') ? p[i] : '?';
+    dst[i] = '\0';
+    return dst;
+}
+
+static bool parse_error(const char *k, size_t kn, const char *v, size_t vn, const char *reason)
+{
+    char kb[MAX_TOKEN + 1], vb[MAX_TOKEN + 1];
+    kprintf("error option=%s value=%s reason=%s\n", show(kb, k, kn), show(vb, v, vn), reason);
+    return false;
+}
+
+/* Index of the word in a NULL-terminated list, or -1. */
+static int match_word(const char *p, size_t n, const char *const *words)
+{
+    for (int w = 0; words[w]; w++)
+        if (span_eq(p, n, words[w]))
+            return w;
+    return -1;
+}
+
+/* Decimal digits only. A number too large for 32 bits still parses (as
+ * UINT64_MAX) so the caller reports it as out of range, not as garbage. */
+static bool parse_number(const char *p, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        if (v <= 0xFFFFFFFFull)
+            v = v * 10 + (uint64_t)(p[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* One key=value pair; false after printing an error line. */
+static bool apply(struct config *c, const char *k, size_t kn, const char *v, size_t vn)
+{
+    const struct num_opt nums[] = {
+        { "tasks", &c->tasks, 1, MAX_TASKS },
+        { "quantum_ms", &c->quantum_ms, 1, 60000 },
+        { "hz", &c->hz, 18, 10000 },
+        { "runtime_ms", &c->runtime_ms, 0, 1000000000 },
+        { "progress_ms", &c->progress_ms, 0, 1000000000 },
+        { "task_ms", &c->task_ms, 0, 1000000000 },
+    };
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        if (!span_eq(k, kn, nums[i].key))
+            continue;
+        uint64_t val;
+        if (!parse_number(v, vn, &val))
+            return parse_error(k, kn, v, vn, "not_a_number");
+        if (val < nums[i].min || val > nums[i].max)
+            return parse_error(k, kn, v, vn, "out_of_range");
+        *nums[i].dst = (uint32_t)val;
+        return true;
+    }
+    int w;
+    if (span_eq(k, kn, "uart")) {
+        if ((w = match_word(v, vn, uart_words)) < 0)
+            return parse_error(k, kn, v, vn, "unknown_value");
+        c->uart = (enum uart_mode)w;
+        return true;
+    }
+    if (span_eq(k, kn, "crash")) {
+        if ((w = match_word(v, vn, crash_words)) < 0)
+            return parse_error(k, kn, v, vn, "unknown_value");
+        c->crash = (enum crash_mode)w;
+        return true;
+    }
+    char kb[MAX_TOKEN + 1];
+    kprintf("warn unknown_option=%s\n", show(kb, k, kn));
+    return true;
+}
+
+static bool is_space(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+bool config_parse(struct config *c, const char *s)
+{
+    while (*s) {
+        while (is_space(*s))
+            s++;
+        const char *tok = s;
+        while (*s && !is_space(*s))
+            s++;
+        size_t n = (size_t)(s - tok);
+        size_t eq = 0;
+        while (eq < n && tok[eq] != '=')
+            eq++;
+        if (n == 0 || eq == n)
+            continue; /* empty, or a bare word such as the kernel path */
+        if (!apply(c, tok, eq, tok + eq + 1, n - eq - 1))
+            return false;
+    }
+
+    /* The slice must be at least one tick at the chosen rate. */
+    uint64_t q = (uint64_t)c->quantum_ms * c->hz;
+    if (q < 1000) {
+        kprintf("error option=quantum_ms value=%u reason=below_tick\n", c->quantum_ms);
+        return false;
+    }
+    c->quantum_ticks = (uint32_t)((q + 500) / 1000);
+    uint64_t r = (uint64_t)c->runtime_ms * c->hz;
+    c->runtime_ticks = (r + 500) / 1000;
+    if (c->runtime_ms && !c->runtime_ticks)
+        c->runtime_ticks = 1;
+    return true;
+}
+
+void config_print(const struct config *c)
+{
+    kprintf("config tasks=%u quantum_ms=%u hz=%u runtime_ms=%u progress_ms=%u task_ms=%u "
+            "uart=%s crash=%s\n",
+            c->tasks, c->quantum_ms, c->hz, c->runtime_ms, c->progress_ms, c->task_ms,
+            uart_mode_name(c->uart), crash_mode_name(c->crash));
+}

@@ -1,0 +1,83 @@
+/* isr.S - the 256 interrupt entry stubs and the common save/restore path.
+ *
+ * Every vector enters through a stub that makes the frame uniform (a dummy
+ * error code where the CPU pushes none, then the vector number) and jumps to
+ * isr_common, which saves all general-purpose registers (SAVE_ALL), calls
+ * trap(frame) and restores them. When trap() switches tasks, the restore
+ * below runs on the next task's kernel stack and irets into that task. */
+
+    .text
+    .code64
+
+    .pushsection .rodata
+    .p2align 3
+    .globl isr_table
+isr_table: /* 256 stub addresses, appended by each VEC_STUB below */
+    .popsection
+
+.macro VEC_STUB
+    .p2align 4
+1:
+    /* Vectors for which the CPU pushes an error code itself. */
+    .if (vec == 8) || (vec == 10) || (vec == 11) || (vec == 12) || (vec == 13) || (vec == 14) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)
+    .else
+    pushq $0
+    .endif
+    pushq $vec
+    jmp isr_common
+    .pushsection .rodata
+    .quad 1b
+    .popsection
+.endm
+
+    .set vec, 0
+    .rept 256
+    VEC_STUB
+    .set vec, vec + 1
+    .endr
+
+    .p2align 4
+isr_common:
+    /* A task may leave DF set; C code assumes it clear. */
+    cld
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, %rdi
+    call trap
+
+    /* Also where a new task starts: sched.c builds its kernel stack so that
+     * switch_to "returns" here with a prepared trapframe above it. */
+    .globl ret_from_trap
+ret_from_trap:
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+    addq $16, %rsp /* vector and error code */
+    iretq
+
+    .section .note.GNU-stack, "", @progbits
