@@ -22,7 +22,7 @@ Uart16550::Registers Uart16550::registers() const {
   return copy;
 }
 
-std::size_t Uart16550::rx_capacity() const { return (regs_.fcr & kFcrEnable) ? kFifoSize : 1; }
+std::size_t Uart16550::fifo_capacity() const { return (regs_.fcr & kFcrEnable) ? kFifoSize : 1; }
 
 std::size_t Uart16550::rx_trigger_level() const {
   static constexpr std::size_t kLevels[] = {1, 4, 8, 14};
@@ -31,7 +31,7 @@ std::size_t Uart16550::rx_trigger_level() const {
 
 std::size_t Uart16550::rx_room() const {
   std::lock_guard lock(mutex_);
-  return rx_capacity() - std::min(rx_capacity(), rx_fifo_.size());
+  return fifo_capacity() - std::min(fifo_capacity(), rx_fifo_.size());
 }
 
 std::uint8_t Uart16550::interrupt_id() const {
@@ -56,7 +56,7 @@ void Uart16550::update_irq() {
 }
 
 void Uart16550::push_rx(std::uint8_t byte) {
-  if (rx_fifo_.size() >= rx_capacity()) {
+  if (rx_fifo_.size() >= fifo_capacity()) {
     regs_.lsr |= kLsrOverrun;  // the character in the shift register is lost
     return;
   }
@@ -65,13 +65,41 @@ void Uart16550::push_rx(std::uint8_t byte) {
 }
 
 void Uart16550::transmit(std::uint8_t byte) {
-  if (regs_.mcr & kMcrLoop)
+  if (regs_.mcr & kMcrLoop) {
     push_rx(byte);
-  else
-    output_.write(std::span(&byte, 1));
-  // The virtual line sends at once: THR and the transmitter are empty again.
-  regs_.lsr |= kLsrThrEmpty | kLsrTxEmpty;
-  regs_.thr_interrupt = true;
+    return;
+  }
+  if (tx_fifo_.size() < fifo_capacity()) tx_fifo_.push_back(byte);  // a full FIFO loses the byte, as the chip does
+  drain_tx();
+}
+
+void Uart16550::drain_tx() {
+  while (!tx_fifo_.empty()) {
+    std::uint8_t chunk[kFifoSize];
+    const std::size_t length = std::min(tx_fifo_.size(), sizeof chunk);
+    std::copy_n(tx_fifo_.begin(), length, chunk);
+    const std::size_t taken = output_.write(std::span<const std::uint8_t>(chunk, length));
+    tx_fifo_.erase(tx_fifo_.begin(), tx_fifo_.begin() + static_cast<std::ptrdiff_t>(taken));
+    if (taken < length) break;
+  }
+  if (tx_fifo_.empty()) {
+    regs_.lsr |= kLsrThrEmpty | kLsrTxEmpty;
+    regs_.thr_interrupt = true;  // the FIFO ran empty: THRE fires
+  } else {
+    regs_.lsr &= static_cast<std::uint8_t>(~(kLsrThrEmpty | kLsrTxEmpty));
+  }
+}
+
+void Uart16550::transmit_ready() {
+  std::lock_guard lock(mutex_);
+  if (tx_fifo_.empty()) return;
+  drain_tx();
+  update_irq();
+}
+
+void Uart16550::set_rx_space_callback(std::function<void()> callback) {
+  std::lock_guard lock(mutex_);
+  on_rx_space_ = std::move(callback);
 }
 
 void Uart16550::set_modem_inputs(std::uint8_t inputs) {
@@ -104,9 +132,11 @@ std::uint8_t Uart16550::read_register(std::uint8_t reg) {
     case Reg::Data: {
       if (dlab) return regs_.dll;
       if (rx_fifo_.empty()) return 0;
+      const bool was_full = rx_fifo_.size() >= fifo_capacity();
       const std::uint8_t byte = rx_fifo_.front();
       rx_fifo_.pop_front();
       if (rx_fifo_.empty()) regs_.lsr &= static_cast<std::uint8_t>(~kLsrDataReady);
+      if (was_full && on_rx_space_) on_rx_space_();
       return byte;
     }
     case Reg::IntEnable: return dlab ? regs_.dlm : regs_.ier;
@@ -160,8 +190,10 @@ void Uart16550::write_register(std::uint8_t reg, std::uint8_t value) {
         rx_fifo_.clear();
         regs_.lsr &= static_cast<std::uint8_t>(~(kLsrDataReady | kLsrFifoError));
       }
-      // The transmit FIFO is always empty (the line is infinitely fast), so
-      // clearing it changes nothing visible.
+      if (enable != was_enabled || (value & kFcrClearTx)) {
+        tx_fifo_.clear();
+        regs_.lsr |= kLsrThrEmpty | kLsrTxEmpty;
+      }
       regs_.fcr = enable ? static_cast<std::uint8_t>(value & (kFcrEnable | kFcrTriggerMask)) : 0;
       break;
     }

@@ -13,11 +13,14 @@
 //                RTS->CTS, DTR->DSR, OUT1->RI, OUT2->DCD) with the MSR delta
 //                bits; overrun on RX; the interrupt output gated by MCR.OUT2 as
 //                on a PC (so silent in loopback, where OUT2 is forced inactive).
-//   simplified   the transmitter is infinitely fast: a THR write goes straight
-//                to the sink, so THR and the shift register are empty again at
-//                once; the character timeout is reported as soon as data waits
-//                below the trigger level (no four-character timer); no parity,
-//                framing or break errors can occur on a virtual line.
+//   simplified   the line runs as fast as the sink takes bytes: a THR write goes
+//                into the 16-byte TX FIFO, which drains into the sink at once
+//                while it has room; while it is full, bytes wait in the FIFO and
+//                LSR.THRE/TEMT read 0, so the guest waits as on a slow line
+//                (transmit_ready() resumes); the character timeout is reported
+//                as soon as data waits below the trigger level (no four-
+//                character timer); no parity, framing or break errors can occur
+//                on a virtual line.
 //   ignored      LCR line format and the divisor (stored and read back only);
 //                FCR DMA mode select.
 // The interrupt is a level recomputed after every access and signalled only on
@@ -25,6 +28,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 
 #include "devices/BusDevice.h"
@@ -103,9 +107,16 @@ class Uart16550 final : public BusDevice {
   void write(std::uint64_t offset, std::span<const std::uint8_t> data) override;
 
   // Input from the host side. Bytes beyond the free room are an overrun, as on
-  // the wire; callers that must not lose input ask rx_room() first.
+  // the wire; callers that must not lose input ask rx_room() first, and learn
+  // through the callback when a full receiver has room again.
   void receive(std::span<const std::uint8_t> bytes);
   std::size_t rx_room() const;
+  // Called (with the device lock held: post work elsewhere, do not call back in)
+  // when the guest reads from a full receiver.
+  void set_rx_space_callback(std::function<void()> callback);
+
+  // The sink has room again: move waiting TX FIFO bytes on.
+  void transmit_ready();
 
   struct Registers {  // a plain copy of the state, for dumps and tests
     std::uint8_t ier = 0, iir = kIirNoInterrupt, fcr = 0, lcr = 0, mcr = 0, lsr = kLsrThrEmpty | kLsrTxEmpty,
@@ -119,11 +130,12 @@ class Uart16550 final : public BusDevice {
   std::uint8_t read_register(std::uint8_t reg);
   void write_register(std::uint8_t reg, std::uint8_t value);
   void transmit(std::uint8_t byte);
+  void drain_tx();
   void push_rx(std::uint8_t byte);
   void set_modem_control(std::uint8_t value);
   void set_modem_inputs(std::uint8_t inputs);
   std::uint8_t interrupt_id() const;
-  std::size_t rx_capacity() const;
+  std::size_t fifo_capacity() const;
   std::size_t rx_trigger_level() const;
   void update_irq();
 
@@ -132,6 +144,8 @@ class Uart16550 final : public BusDevice {
   ByteSink& output_;
   Registers regs_;
   std::deque<std::uint8_t> rx_fifo_;
+  std::deque<std::uint8_t> tx_fifo_;
+  std::function<void()> on_rx_space_;
 };
 
 }  // namespace vmm

@@ -64,6 +64,20 @@ std::filesystem::path resolve(const std::filesystem::path& base_dir, const std::
 
 }  // namespace
 
+SerialConfig parse_serial_option(const std::string& value) {
+  SerialConfig serial;
+  const auto colon = value.find(':');
+  const std::string kind = value.substr(0, colon);
+  const std::string path = colon == std::string::npos ? "" : value.substr(colon + 1);
+  if (kind == "stdio" && colon == std::string::npos) return serial;
+  if ((kind == "file" || kind == "socket") && !path.empty()) {
+    serial.backend = kind == "file" ? SerialConfig::Backend::File : SerialConfig::Backend::Socket;
+    serial.path = std::filesystem::absolute(path);
+    return serial;
+  }
+  throw InputError("--serial " + value + ": expected stdio, file:PATH or socket:PATH");
+}
+
 void validate_memory_mib(std::uint64_t mib, const std::string& where) {
   if (mib < VmConfig::kMinMemoryMib || mib > VmConfig::kMaxMemoryMib)
     throw InputError(where + ": must be between " + std::to_string(VmConfig::kMinMemoryMib) + " and " +
@@ -87,7 +101,8 @@ VmConfig parse_config(std::string_view json_text, const std::string& source, con
     throw InputError(source + ": not valid JSON: " + what);
   }
   const Reader reader(source);
-  reader.expect_object(root, "", {"kernel", "cmdline", "modules", "memory_mib", "vcpus", "timeout_ms", "serial"});
+  reader.expect_object(root, "",
+                       {"kernel", "cmdline", "modules", "memory_mib", "vcpus", "timeout_ms", "serial", "pit"});
 
   VmConfig config;
   if (root.contains("kernel")) config.kernel = resolve(base_dir, reader.string(root["kernel"], "/kernel"));
@@ -130,16 +145,31 @@ VmConfig parse_config(std::string_view json_text, const std::string& source, con
     reader.expect_object(serial, "/serial", {"backend", "path"});
     if (serial.contains("backend")) {
       const std::string backend = reader.string(serial["backend"], "/serial/backend");
-      if (backend == "stdout")
-        config.serial.backend = SerialConfig::Backend::Stdout;
+      if (backend == "stdio")
+        config.serial.backend = SerialConfig::Backend::Stdio;
       else if (backend == "file")
         config.serial.backend = SerialConfig::Backend::File;
+      else if (backend == "socket")
+        config.serial.backend = SerialConfig::Backend::Socket;
       else
-        reader.fail("/serial/backend", "unknown backend \"" + backend + "\" (known: stdout, file)");
+        reader.fail("/serial/backend", "unknown backend \"" + backend + "\" (known: stdio, file, socket)");
     }
     if (serial.contains("path")) config.serial.path = resolve(base_dir, reader.string(serial["path"], "/serial/path"));
-    if (config.serial.backend == SerialConfig::Backend::File && config.serial.path.empty())
-      reader.fail("/serial/path", "the file backend needs a path");
+    if (config.serial.backend != SerialConfig::Backend::Stdio && config.serial.path.empty())
+      reader.fail("/serial/path", "the " + reader.string(serial["backend"], "") + " backend needs a path");
+  }
+  if (root.contains("pit")) {
+    const Json& pit = root["pit"];
+    reader.expect_object(pit, "/pit", {"backend"});
+    if (pit.contains("backend")) {
+      const std::string backend = reader.string(pit["backend"], "/pit/backend");
+      if (backend == "user")
+        config.pit.backend = PitConfig::Backend::User;
+      else if (backend == "kvm")
+        config.pit.backend = PitConfig::Backend::Kvm;
+      else
+        reader.fail("/pit/backend", "unknown backend \"" + backend + "\" (known: user, kvm)");
+    }
   }
   return config;
 }

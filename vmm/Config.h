@@ -19,9 +19,14 @@ struct ModuleConfig {
 };
 
 struct SerialConfig {
-  enum class Backend { Stdout, File };
-  Backend backend = Backend::Stdout;
-  std::filesystem::path path;  // Backend::File
+  enum class Backend { Stdio, File, Socket };
+  Backend backend = Backend::Stdio;
+  std::filesystem::path path;  // File and Socket
+};
+
+struct PitConfig {
+  enum class Backend { User, Kvm };
+  Backend backend = Backend::User;  // Kvm: the in-kernel PIT (KVM_CREATE_PIT2), for comparison
 };
 
 struct VmConfig {
@@ -36,11 +41,16 @@ struct VmConfig {
   unsigned vcpus = 1;
   std::chrono::milliseconds timeout{0};  // 0: none
   SerialConfig serial;
+  PitConfig pit;
 };
 
 // Throws InputError("config <path>: ...") for any error. `source` names the file
 // in messages; `base_dir` anchors relative paths.
 VmConfig parse_config(std::string_view json_text, const std::string& source, const std::filesystem::path& base_dir);
+
+// `--serial` values: "stdio", "file:PATH" or "socket:PATH" (relative to the
+// current folder). Throws InputError.
+SerialConfig parse_serial_option(const std::string& value);
 
 // The same checks for values that arrive from the command line.
 void validate_memory_mib(std::uint64_t mib, const std::string& where);

@@ -97,26 +97,24 @@ Machine::~Machine() {
 }
 
 void Machine::attach_devices() {
-  if (config_.serial.backend == SerialConfig::Backend::File) {
-    UniqueFd file(::open(config_.serial.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!file.valid())
-      throw InputError("serial output file " + config_.serial.path.string() + ": " + std::strerror(errno));
-    const int fd = file.get();
-    serial_output_ = std::make_unique<SerialOutput>(io_, fd, std::move(file));
-  } else {
-    serial_output_ = std::make_unique<SerialOutput>(io_, STDOUT_FILENO);
-  }
+  serial_ = SerialBackend::create(config_.serial, io_);
 
-  pit_irq_ = std::make_unique<IrqfdLine>(vm_.fd(), kPitGsi);
   com1_irq_ = std::make_unique<IrqfdLine>(vm_.fd(), kCom1Gsi);
-  pit_ = std::make_unique<Pit8254>(clock_, *pit_irq_);
-  system_control_ = std::make_unique<SystemControlPort>(*pit_, clock_);
-  com1_ = std::make_unique<Uart16550>(*com1_irq_, *serial_output_);
+  com1_ = std::make_unique<Uart16550>(*com1_irq_, serial_->output());
   debug_exit_ = std::make_unique<DebugExit>([this](std::uint8_t value) { request_stop(value, ""); });
   i8042_ = std::make_unique<I8042>([this] { request_stop(exit_status::kSuccess, "guest reset the machine through the i8042"); });
 
-  io_bus_.add(kPitPort, Pit8254::kPorts, *pit_, "8254 PIT");
-  io_bus_.add(kSystemControlPort, 1, *system_control_, "system control port B");
+  if (config_.pit.backend == PitConfig::Backend::User) {
+    pit_irq_ = std::make_unique<IrqfdLine>(vm_.fd(), kPitGsi);
+    pit_ = std::make_unique<Pit8254>(clock_, *pit_irq_);
+    system_control_ = std::make_unique<SystemControlPort>(*pit_, clock_);
+    io_bus_.add(kPitPort, Pit8254::kPorts, *pit_, "8254 PIT");
+    io_bus_.add(kSystemControlPort, 1, *system_control_, "system control port B");
+  } else {
+    if (kvm_.check_extension(KVM_CAP_PIT2) <= 0)
+      throw HostError("pit.backend \"kvm\" needs KVM_CAP_PIT2, which this kernel's KVM lacks");
+    vm_.create_in_kernel_pit();
+  }
   io_bus_.add(kCom1Port, Uart16550::kPorts, *com1_, "COM1 16550A");
   io_bus_.add(kDebugExitPort, DebugExit::kPorts, *debug_exit_, "debug-exit");
   io_bus_.add(I8042::kDataPort, 1, i8042_->data_port(), "i8042 data");
@@ -204,6 +202,7 @@ int Machine::run() {
   // The event loop wakes PIT deadlines; keep the kernel from batching them.
   ::prctl(PR_SET_TIMERSLACK, 1UL);
   for (auto& vcpu : vcpus_) runners_.push_back(std::make_unique<VcpuRunner>(*vcpu, io_bus_, mmio_bus_, *this));
+  serial_->start(*com1_, [this] { request_stop(exit_status::kSuccess, "quit from the console (Ctrl-A x)"); });
   for (auto& runner : runners_) runner->start();
 
   auto work = boost::asio::make_work_guard(io_);
@@ -212,7 +211,7 @@ int Machine::run() {
   for (auto& runner : runners_) runner->kick();
   for (auto& runner : runners_) runner->join();
   signals.cancel();
-  serial_output_->flush();
+  serial_->finish();
   if (!stop_report_.empty()) std::fprintf(stderr, "vmm: %s\n", stop_report_.c_str());
   return exit_status_;
 }

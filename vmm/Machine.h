@@ -23,11 +23,11 @@
 #include "vmm/Config.h"
 #include "vmm/GuestMemory.h"
 #include "vmm/Kvm.h"
-#include "vmm/SerialOutput.h"
 #include "vmm/Vcpu.h"
 #include "vmm/VcpuRunner.h"
 #include "vmm/Vm.h"
 #include "vmm/loader/EntryState.h"
+#include "vmm/serial/SerialBackend.h"
 
 namespace vmm {
 
@@ -65,7 +65,7 @@ class Machine final : public RunControl {
   Vm vm_;
   GsiRoutingTable routing_;
   AsioClock clock_;
-  std::unique_ptr<SerialOutput> serial_output_;
+  std::unique_ptr<SerialBackend> serial_;
   std::unique_ptr<IrqfdLine> pit_irq_;
   std::unique_ptr<IrqfdLine> com1_irq_;
   std::unique_ptr<Pit8254> pit_;

@@ -38,6 +38,12 @@ void Vm::create_irqchip() {
   if (::ioctl(fd_.get(), KVM_CREATE_IRQCHIP, 0) < 0) fail("KVM_CREATE_IRQCHIP");
 }
 
+void Vm::create_in_kernel_pit() {
+  kvm_pit_config config{};
+  config.flags = KVM_PIT_SPEAKER_DUMMY;
+  if (::ioctl(fd_.get(), KVM_CREATE_PIT2, &config) < 0) fail("KVM_CREATE_PIT2");
+}
+
 void Vm::set_gsi_routing(const GsiRoutingTable& table) {
   auto buffer = table.to_kvm();
   if (::ioctl(fd_.get(), kvm_abi::kSetGsiRouting, buffer.data()) < 0) fail("KVM_SET_GSI_ROUTING");

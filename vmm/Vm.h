@@ -19,6 +19,8 @@ class Vm {
   // PIC pair, IOAPIC and a LAPIC per vCPU, in the kernel. Must precede vCPUs.
   void create_irqchip();
   void set_gsi_routing(const GsiRoutingTable& table);
+  // KVM's own 8254 on ports 0x40-0x43 and a dummy port 0x61, raising GSI 0.
+  void create_in_kernel_pit();
 
  private:
   UniqueFd fd_;

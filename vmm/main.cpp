@@ -29,6 +29,7 @@ struct RunOptions {
   std::string memory;
   std::optional<long long> vcpus;
   std::string timeout;
+  std::string serial;
   bool print_routing = false;
 };
 
@@ -93,6 +94,7 @@ int run_vm(const RunOptions& options) {
     config.vcpus = static_cast<unsigned>(*options.vcpus);
   }
   if (!options.timeout.empty()) config.timeout = parse_timeout(options.timeout);
+  if (!options.serial.empty()) config.serial = parse_serial_option(options.serial);
 
   if (options.print_routing) {
     std::fputs(GsiRoutingTable::standard_pc().format().c_str(), stdout);
@@ -126,6 +128,7 @@ int main(int argc, char** argv) {
   run->add_option("--memory", options.memory, "Guest memory in MiB (suffix M or G accepted)");
   run->add_option("--vcpus", options.vcpus, "Number of vCPUs");
   run->add_option("--timeout", options.timeout, "Stop the guest after this long (5, 5s, 500ms); exit status 124");
+  run->add_option("--serial", options.serial, "COM1 backend: stdio (default), file:PATH or socket:PATH");
   run->add_flag("--print-routing", options.print_routing, "Print the GSI routing table and exit");
 
   auto is_command = [&](const char* name) {

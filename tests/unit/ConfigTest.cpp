@@ -24,7 +24,8 @@ TEST(Config, DefaultsWhenEmpty) {
   EXPECT_EQ(config.memory_mib, 128u);
   EXPECT_EQ(config.vcpus, 1u);
   EXPECT_EQ(config.timeout.count(), 0);
-  EXPECT_EQ(config.serial.backend, SerialConfig::Backend::Stdout);
+  EXPECT_EQ(config.serial.backend, SerialConfig::Backend::Stdio);
+  EXPECT_EQ(config.pit.backend, PitConfig::Backend::User);
 }
 
 TEST(Config, ResolvesRelativePathsAgainstTheConfigFolder) {
@@ -58,6 +59,9 @@ TEST(Config, ErrorsNameTheJsonPath) {
       {R"({"modules": [{"path": "a", "size": 1}]})", "vm.json: /modules/0/size: unknown key"},
       {R"({"serial": {"backend": "tcp"}})", "vm.json: /serial/backend: unknown backend \"tcp\""},
       {R"({"serial": {"backend": "file"}})", "vm.json: /serial/path: the file backend needs a path"},
+      {R"({"serial": {"backend": "socket"}})", "vm.json: /serial/path: the socket backend needs a path"},
+      {R"({"pit": {"backend": "hpet"}})", "vm.json: /pit/backend: unknown backend \"hpet\" (known: user, kvm)"},
+      {R"({"pit": {"mode": 2}})", "vm.json: /pit/mode: unknown key"},
       {R"({"timeout_ms": true})", "vm.json: /timeout_ms: expected a non-negative integer, got a boolean"},
       {R"([1, 2])", "vm.json: /: expected an object, got an array"},
       {R"({"vcpus": 1,})", "vm.json: not valid JSON: "},
@@ -66,6 +70,18 @@ TEST(Config, ErrorsNameTheJsonPath) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.json);
     EXPECT_EQ(error_of(c.json).rfind(c.expected, 0), 0u) << error_of(c.json);
+  }
+}
+
+TEST(Config, SerialOptionFromTheCommandLine) {
+  EXPECT_EQ(parse_serial_option("stdio").backend, SerialConfig::Backend::Stdio);
+  const auto file = parse_serial_option("file:/tmp/out.log");
+  EXPECT_EQ(file.backend, SerialConfig::Backend::File);
+  EXPECT_EQ(file.path.string(), "/tmp/out.log");
+  EXPECT_EQ(parse_serial_option("socket:/tmp/s.sock").backend, SerialConfig::Backend::Socket);
+  for (const char* bad : {"tcp:1234", "file:", "socket", "stdio:x", ""}) {
+    SCOPED_TRACE(bad);
+    EXPECT_THROW(parse_serial_option(bad), InputError);
   }
 }
 

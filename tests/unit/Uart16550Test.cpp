@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 
 #include "FakeClock.h"
@@ -11,10 +12,17 @@ namespace {
 
 using testing::RecordingIrqLine;
 
+// Takes at most `room` more bytes, like a full output buffer.
 class StringSink final : public ByteSink {
  public:
-  void write(std::span<const std::uint8_t> bytes) override { text.append(bytes.begin(), bytes.end()); }
+  std::size_t write(std::span<const std::uint8_t> bytes) override {
+    const std::size_t taken = std::min(room, bytes.size());
+    text.append(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(taken));
+    room -= taken;
+    return taken;
+  }
   std::string text;
+  std::size_t room = SIZE_MAX;
 };
 
 class Uart16550Test : public ::testing::Test {
@@ -159,6 +167,51 @@ TEST_F(Uart16550Test, RxOverrunSetsOeAndRaisesLineStatusFirst) {
   EXPECT_EQ(in(IIR), 0xc4);
   for (int i = 0; i < 16; ++i) EXPECT_EQ(in(RBR), 'x');
   EXPECT_EQ(in(LSR) & 0x01, 0x00);
+}
+
+TEST_F(Uart16550Test, FullSinkHoldsBytesInTheTxFifoAndTheGuestSeesTheTransmitterBusy) {
+  out(FCR, 0x07);
+  out(MCR, 0x08);
+  out(IER, 0x02);
+  EXPECT_EQ(in(IIR), 0xc2);
+  sink.room = 3;
+  for (char c : std::string("abcdef")) out(THR, static_cast<std::uint8_t>(c));
+  EXPECT_EQ(sink.text, "abc");
+  EXPECT_EQ(in(LSR) & 0x60, 0x00);  // THRE and TEMT clear: bytes wait in the FIFO
+  EXPECT_FALSE(irq.level);          // no THRE interrupt while they wait
+  sink.room = 2;
+  uart.transmit_ready();
+  EXPECT_EQ(sink.text, "abcde");
+  EXPECT_EQ(in(LSR) & 0x60, 0x00);
+  sink.room = SIZE_MAX;
+  uart.transmit_ready();
+  EXPECT_EQ(sink.text, "abcdef");
+  EXPECT_EQ(in(LSR) & 0x60, 0x60);
+  EXPECT_TRUE(irq.level);  // the FIFO ran empty: THRE interrupt
+  EXPECT_EQ(in(IIR), 0xc2);
+}
+
+TEST_F(Uart16550Test, FifoResetDiscardsWaitingTxBytes) {
+  out(FCR, 0x01);
+  sink.room = 0;
+  out(THR, 'a');
+  EXPECT_EQ(in(LSR) & 0x20, 0x00);
+  out(FCR, 0x05);  // clear TX
+  EXPECT_EQ(in(LSR) & 0x60, 0x60);
+  sink.room = SIZE_MAX;
+  uart.transmit_ready();
+  EXPECT_EQ(sink.text, "");
+}
+
+TEST_F(Uart16550Test, ReadingAFullReceiverCallsTheSpaceCallback) {
+  int calls = 0;
+  uart.set_rx_space_callback([&] { ++calls; });
+  out(FCR, 0x01);
+  receive(std::string(16, 'q'));
+  in(RBR);
+  EXPECT_EQ(calls, 1);
+  in(RBR);  // not full before this read
+  EXPECT_EQ(calls, 1);
 }
 
 TEST_F(Uart16550Test, NonFifoModeHoldsOneByte) {

@@ -1,0 +1,66 @@
+#include "vmm/serial/SocketBackend.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/buffer.hpp>
+
+#include "vmm/Errors.h"
+
+namespace vmm {
+
+SocketBackend::SocketBackend(boost::asio::io_context& io, const std::filesystem::path& path)
+    : SerialBackend(io), path_(path), acceptor_(io), client_(io) {
+  struct stat existing{};
+  if (::lstat(path.c_str(), &existing) == 0) {
+    if (!S_ISSOCK(existing.st_mode))
+      throw InputError("serial socket " + path.string() + ": exists and is not a socket; choose another path");
+    ::unlink(path.c_str());  // a socket left behind by an earlier run
+  }
+  boost::system::error_code error;
+  acceptor_.open(boost::asio::local::stream_protocol(), error);
+  if (!error) acceptor_.bind(boost::asio::local::stream_protocol::endpoint(path.string()), error);
+  if (!error) ::chmod(path.c_str(), 0600);
+  if (!error) acceptor_.listen(1, error);
+  if (error) throw InputError("serial socket " + path.string() + ": " + error.message());
+}
+
+SocketBackend::~SocketBackend() { finish(); }
+
+void SocketBackend::finish() {
+  if (finished_) return;
+  finished_ = true;
+  SerialBackend::finish();
+  boost::system::error_code ignored;
+  client_.close(ignored);
+  acceptor_.close(ignored);
+  ::unlink(path_.c_str());
+}
+
+void SocketBackend::accept() {
+  acceptor_.async_accept(client_, [this](const boost::system::error_code& error) {
+    if (error) return;  // closed at exit
+    output_.attach(client_.native_handle(), /*permanent=*/false);
+    read_some();
+  });
+}
+
+void SocketBackend::read_some() {
+  client_.async_read_some(boost::asio::buffer(read_buffer_), [this](const boost::system::error_code& error,
+                                                                    std::size_t length) {
+    if (error) {
+      drop_client();
+      return;
+    }
+    offer_input(std::span(read_buffer_.data(), length));
+  });
+}
+
+void SocketBackend::drop_client() {
+  output_.detach();  // no write to the fd is in progress after this
+  boost::system::error_code ignored;
+  client_.close(ignored);
+  if (!finished_) accept();
+}
+
+}  // namespace vmm
