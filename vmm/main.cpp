@@ -30,6 +30,7 @@ struct RunOptions {
   std::optional<long long> vcpus;
   std::string timeout;
   std::string serial;
+  std::string pit;
   bool print_routing = false;
 };
 
@@ -95,6 +96,8 @@ int run_vm(const RunOptions& options) {
   }
   if (!options.timeout.empty()) config.timeout = parse_timeout(options.timeout);
   if (!options.serial.empty()) config.serial = parse_serial_option(options.serial);
+  if (options.pit == "user") config.pit.backend = PitConfig::Backend::User;
+  if (options.pit == "kvm") config.pit.backend = PitConfig::Backend::Kvm;
 
   if (options.print_routing) {
     std::fputs(GsiRoutingTable::standard_pc().format().c_str(), stdout);
@@ -129,6 +132,8 @@ int main(int argc, char** argv) {
   run->add_option("--vcpus", options.vcpus, "Number of vCPUs");
   run->add_option("--timeout", options.timeout, "Stop the guest after this long (5, 5s, 500ms); exit status 124");
   run->add_option("--serial", options.serial, "COM1 backend: stdio (default), file:PATH or socket:PATH");
+  run->add_option("--pit", options.pit, "8254 PIT: user (our model, default) or kvm (KVM_CREATE_PIT2)")
+      ->check(CLI::IsMember({"user", "kvm"}));
   run->add_flag("--print-routing", options.print_routing, "Print the GSI routing table and exit");
 
   auto is_command = [&](const char* name) {

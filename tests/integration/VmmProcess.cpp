@@ -30,15 +30,17 @@ void drain(int& fd, std::string& into) {
 }  // namespace
 
 VmmResult run_vmm(const VmmRun& run) {
-  int out_pipe[2], err_pipe[2];
+  ::signal(SIGPIPE, SIG_IGN);  // vmm may exit before taking all of stdin
+  int out_pipe[2], err_pipe[2], in_pipe[2] = {-1, -1};
   if (::pipe2(out_pipe, O_CLOEXEC) < 0 || ::pipe2(err_pipe, O_CLOEXEC) < 0) throw std::runtime_error("pipe");
+  if (!run.stdin_data.empty() && ::pipe2(in_pipe, O_CLOEXEC) < 0) throw std::runtime_error("pipe");
   const auto start = std::chrono::steady_clock::now();
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(out_pipe[1], STDOUT_FILENO);
     ::dup2(err_pipe[1], STDERR_FILENO);
-    const int null = ::open("/dev/null", O_RDONLY);
-    ::dup2(null, STDIN_FILENO);
+    const int input = in_pipe[0] >= 0 ? in_pipe[0] : ::open("/dev/null", O_RDONLY);
+    ::dup2(input, STDIN_FILENO);
     if (!run.working_directory.empty() && ::chdir(run.working_directory.c_str()) < 0) ::_exit(126);
     std::vector<char*> argv;
     std::string binary = VMM_BINARY;
@@ -51,17 +53,31 @@ VmmResult run_vmm(const VmmRun& run) {
   }
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
+  int in_fd = in_pipe[1];
+  std::size_t fed = 0;
+  if (in_fd >= 0) {
+    ::close(in_pipe[0]);
+    ::fcntl(in_fd, F_SETFL, O_NONBLOCK);
+  }
   VmmResult result;
   int out_fd = out_pipe[0], err_fd = err_pipe[0];
   bool signalled = false;
   while (out_fd >= 0 || err_fd >= 0) {
+    if (in_fd >= 0) {  // feed stdin as fast as vmm takes it, without blocking
+      const ssize_t n = ::write(in_fd, run.stdin_data.data() + fed, run.stdin_data.size() - fed);
+      if (n > 0) fed += static_cast<std::size_t>(n);
+      if (fed == run.stdin_data.size() || (n < 0 && errno != EAGAIN)) {
+        ::close(in_fd);
+        in_fd = -1;
+      }
+    }
     const auto elapsed = std::chrono::steady_clock::now() - start;
     if (elapsed > run.limit && !result.hung) {
       result.hung = true;
       ::kill(pid, SIGKILL);
     }
     pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
-    ::poll(fds, 2, 100);
+    ::poll(fds, 2, in_fd >= 0 ? 1 : 100);
     if (out_fd >= 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) drain(out_fd, result.out);
     if (err_fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) drain(err_fd, result.err);
     if (!signalled && run.send_signal_when && run.send_signal_when(result.out)) {
@@ -69,6 +85,7 @@ VmmResult run_vmm(const VmmRun& run) {
       ::kill(pid, run.signal_to_send);
     }
   }
+  if (in_fd >= 0) ::close(in_fd);
   int status = 0;
   ::waitpid(pid, &status, 0);
   result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
@@ -97,6 +114,14 @@ std::string kvm_unusable_reason() {
   if (vm >= 0) ::close(vm);
   ::close(fd);
   return reason;
+}
+
+bool have_program(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::istringstream folders(path ? path : "");
+  for (std::string folder; std::getline(folders, folder, ':');)
+    if (::access((folder + "/" + program).c_str(), X_OK) == 0) return true;
+  return false;
 }
 
 std::vector<std::string> lines_with_tag(const std::string& output, const std::string& tag) {

@@ -24,6 +24,7 @@ struct VmmRun {
   // Called with the stdout seen so far; return true to send `signal_to_send` once.
   std::function<bool(const std::string&)> send_signal_when;
   int signal_to_send = 0;
+  std::string stdin_data;  // fed to vmm's stdin (then closed); /dev/null when empty
 };
 
 VmmResult run_vmm(const VmmRun& run);
@@ -32,6 +33,9 @@ VmmResult run_vmm(std::vector<std::string> args, std::string working_directory =
 // Empty when /dev/kvm is usable; otherwise why not. With VMM_REQUIRE_KVM=1 in the
 // environment, tests fail on that reason instead of skipping.
 std::string kvm_unusable_reason();
+
+// True when `program` is on PATH.
+bool have_program(const std::string& program);
 
 std::vector<std::string> lines_with_tag(const std::string& output, const std::string& tag);
 // The value of key=... in a "tag key=value ..." line; empty if absent.

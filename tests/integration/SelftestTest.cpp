@@ -1,0 +1,84 @@
+// The guest's selftest runs Linux's own probe sequences against the 16550A and
+// the 8254 from inside the VM. Under vmm every probe must pass; where QEMU is
+// installed, the same image under QEMU must produce the same report.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "VmmProcess.h"
+
+namespace vmm::testing {
+namespace {
+
+// Values that are measurements of the host, not facts about the devices.
+const std::set<std::string> kMeasurements = {"tsc_khz", "polls", "cycles", "tsc", "irqs", "ms", "us", "delta"};
+
+// probe name -> "result key=value ..." without the measurements.
+std::map<std::string, std::string> report(const std::string& output) {
+  std::map<std::string, std::string> probes;
+  for (const auto& line : lines_with_tag(output, "selftest")) {
+    const std::string probe = field(line, "probe");
+    if (probe.empty()) continue;
+    std::string facts;
+    std::size_t start = line.find(' ') + 1;
+    while (start != 0 && start < line.size()) {
+      std::size_t end = line.find(' ', start);
+      const std::string token = line.substr(start, end == std::string::npos ? std::string::npos : end - start);
+      const std::string key = token.substr(0, token.find('='));
+      if (!kMeasurements.count(key)) facts += token + " ";
+      start = end == std::string::npos ? 0 : end + 1;
+    }
+    probes[probe] = facts;
+  }
+  return probes;
+}
+
+std::string run_qemu(const std::string& cmdline, int& status) {
+  const std::string command = "timeout 120 qemu-system-x86_64 -accel kvm -kernel " + std::string(VMM_GUEST_KERNEL) +
+                              " -append '" + cmdline +
+                              "' -serial stdio -display none -monitor none -nodefaults -no-reboot -m 64"
+                              " -device isa-debug-exit,iobase=0xf4,iosize=0x04 2>&1";
+  std::string output;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) return output;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
+  status = WEXITSTATUS(::pclose(pipe));
+  return output;
+}
+
+TEST(Selftest, EveryLinuxProbePassesUnderVmm) {
+  REQUIRE_KVM();
+  const auto result = run_vmm({"run", "--cmdline", "selftest=1", "--timeout", "60s"});
+  EXPECT_EQ(result.exit_status, 0) << result.out << result.err;
+  const auto probes = report(result.out);
+  EXPECT_GE(probes.size(), 8u) << result.out;
+  for (const auto& [probe, facts] : probes) EXPECT_EQ(facts.rfind("result=pass", 0), 0u) << probe << ": " << facts;
+  const auto done = lines_with_tag(result.out, "selftest");
+  ASSERT_FALSE(done.empty());
+  EXPECT_EQ(field(done.back(), "failed"), "0") << done.back();
+}
+
+TEST(Selftest, VmmAndQemuReportTheSame) {
+  REQUIRE_KVM();
+  if (!have_program("qemu-system-x86_64")) {
+    const char* required = std::getenv("VMM_REQUIRE_QEMU");
+    if (required && std::string(required) == "1") FAIL() << "qemu-system-x86_64 is required but not installed";
+    GTEST_SKIP() << "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)";
+  }
+  const auto ours = run_vmm({"run", "--cmdline", "selftest=1", "--timeout", "60s"});
+  int qemu_status = -1;
+  const std::string theirs = run_qemu("selftest=1", qemu_status);
+  EXPECT_EQ(qemu_status, 1) << "QEMU's isa-debug-exit gives (0 << 1) | 1 for success\n" << theirs;
+  const auto ours_report = report(ours.out);
+  const auto theirs_report = report(theirs);
+  EXPECT_FALSE(theirs_report.empty()) << theirs;
+  EXPECT_EQ(ours_report, theirs_report) << "vmm:\n" << ours.out << "\nQEMU:\n" << theirs;
+}
+
+}  // namespace
+}  // namespace vmm::testing
