@@ -6,6 +6,7 @@
 #include <set>
 
 #include "vmm/Errors.h"
+#include "vmm/Platform.h"
 
 namespace vmm {
 
@@ -102,7 +103,7 @@ VmConfig parse_config(std::string_view json_text, const std::string& source, con
   }
   const Reader reader(source);
   reader.expect_object(root, "",
-                       {"kernel", "cmdline", "modules", "memory_mib", "vcpus", "timeout_ms", "serial", "pit"});
+                       {"kernel", "cmdline", "modules", "memory_mib", "vcpus", "timeout_ms", "serial", "pit", "irq"});
 
   VmConfig config;
   if (root.contains("kernel")) config.kernel = resolve(base_dir, reader.string(root["kernel"], "/kernel"));
@@ -169,6 +170,54 @@ VmConfig parse_config(std::string_view json_text, const std::string& source, con
         config.pit.backend = PitConfig::Backend::Kvm;
       else
         reader.fail("/pit/backend", "unknown backend \"" + backend + "\" (known: user, kvm)");
+    }
+  }
+  if (root.contains("irq")) {
+    const Json& irq = root["irq"];
+    reader.expect_object(irq, "/irq", {"lines"});
+    if (irq.contains("lines")) {
+      const Json& lines = irq["lines"];
+      if (!lines.is_array()) reader.fail("/irq/lines", "expected an array, got " + Reader::type_of(lines));
+      for (std::size_t i = 0; i < lines.size(); ++i) {
+        const std::string path = "/irq/lines/" + std::to_string(i);
+        const Json& line = lines[i];
+        reader.expect_object(line, path, {"name", "gsi", "trigger", "msi"});
+        InterruptLineSpec spec;
+        if (!line.contains("name")) reader.fail(path + "/name", "missing");
+        spec.name = reader.string(line["name"], path + "/name");
+        if (!line.contains("gsi")) reader.fail(path + "/gsi", "missing");
+        spec.gsi = static_cast<std::uint32_t>(
+            std::min<std::uint64_t>(reader.unsigned_integer(line["gsi"], path + "/gsi"), UINT32_MAX));
+        if (line.contains("trigger")) {
+          const std::string trigger = reader.string(line["trigger"], path + "/trigger");
+          if (trigger == "edge")
+            spec.trigger = Trigger::Edge;
+          else if (trigger == "level")
+            spec.trigger = Trigger::Level;
+          else
+            reader.fail(path + "/trigger", "unknown trigger \"" + trigger + "\" (known: edge, level)");
+        }
+        if (line.contains("msi")) {
+          const Json& msi = line["msi"];
+          reader.expect_object(msi, path + "/msi", {"apic_id", "vector"});
+          if (!msi.contains("vector")) reader.fail(path + "/msi/vector", "missing");
+          MsiDestination destination{0, 0};
+          if (msi.contains("apic_id"))
+            destination.apic_id = static_cast<std::uint32_t>(
+                std::min<std::uint64_t>(reader.unsigned_integer(msi["apic_id"], path + "/msi/apic_id"), UINT32_MAX));
+          destination.vector = static_cast<std::uint32_t>(
+              std::min<std::uint64_t>(reader.unsigned_integer(msi["vector"], path + "/msi/vector"), UINT32_MAX));
+          spec.msi = destination;
+        }
+        config.irq_lines.push_back(std::move(spec));
+      }
+      try {
+        InterruptLines::validate(config.irq_lines, platform::device_gsis());
+      } catch (const std::invalid_argument& error) {
+        const std::string what = error.what();
+        const auto colon = what.find(": ");
+        reader.fail("/irq/lines/" + what.substr(0, colon), what.substr(colon + 2));
+      }
     }
   }
   return config;

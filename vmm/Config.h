@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "irq/InterruptLines.h"
+
 namespace vmm {
 
 struct ModuleConfig {
@@ -42,6 +44,7 @@ struct VmConfig {
   std::chrono::milliseconds timeout{0};  // 0: none
   SerialConfig serial;
   PitConfig pit;
+  std::vector<InterruptLineSpec> irq_lines;  // scripted interrupt lines
 };
 
 // Throws InputError("config <path>: ...") for any error. `source` names the file

@@ -15,17 +15,14 @@
 #include "vmm/Errors.h"
 #include "vmm/ExitStatus.h"
 #include "vmm/FileUtil.h"
+#include "vmm/Platform.h"
 #include "vmm/loader/MultibootLoader.h"
 
 namespace vmm {
 
 namespace {
 
-// PC port map (see DESIGN.md, "Guest ABI").
-constexpr std::uint64_t kPitPort = 0x40;
-constexpr std::uint64_t kSystemControlPort = 0x61;
-constexpr std::uint64_t kCom1Port = 0x3f8;
-constexpr std::uint64_t kDebugExitPort = 0xf4;
+using namespace platform;
 
 // LAPIC register offsets and LVT delivery modes (Intel SDM vol. 3, 10.5.1).
 constexpr std::size_t kLapicLvtLint0 = 0x350;
@@ -68,7 +65,7 @@ Machine::Machine(const VmConfig& config, const KernelImage& kernel)
       memory_(config.memory_mib << 20),
       entry_(load_kernel(config, kernel, memory_)),
       vm_(kvm_),
-      routing_(GsiRoutingTable::standard_pc()),
+      routing_(InterruptLines::routing_for(config.irq_lines, platform::device_gsis())),
       clock_(io_) {
   for (std::size_t slot = 0; slot < memory_.regions().size(); ++slot) {
     const auto& region = memory_.regions()[slot];
@@ -102,6 +99,14 @@ void Machine::attach_devices() {
   com1_irq_ = std::make_unique<IrqfdLine>(vm_.fd(), kCom1Gsi);
   com1_ = std::make_unique<Uart16550>(*com1_irq_, serial_->output());
   debug_exit_ = std::make_unique<DebugExit>([this](std::uint8_t value) { request_stop(value, ""); });
+  for (const auto& line : config_.irq_lines) {
+    std::unique_ptr<IrqLine> irq;
+    if (line.trigger == Trigger::Level)
+      irq = std::make_unique<ResampledIrqfdLine>(vm_.fd(), line.gsi, io_);
+    else
+      irq = std::make_unique<IrqfdLine>(vm_.fd(), line.gsi);
+    scripted_lines_.emplace_back(line.name, std::move(irq));
+  }
   i8042_ = std::make_unique<I8042>([this] { request_stop(exit_status::kSuccess, "guest reset the machine through the i8042"); });
 
   if (config_.pit.backend == PitConfig::Backend::User) {

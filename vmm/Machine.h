@@ -19,6 +19,7 @@
 #include "devices/Uart16550.h"
 #include "irq/GsiRoutingTable.h"
 #include "irq/IrqfdLine.h"
+#include "irq/ResampledIrqfdLine.h"
 #include "vmm/AsioClock.h"
 #include "vmm/Config.h"
 #include "vmm/GuestMemory.h"
@@ -38,10 +39,6 @@ struct KernelImage {
 
 class Machine final : public RunControl {
  public:
-  // PC ISA interrupt lines of the devices we emulate.
-  static constexpr std::uint32_t kPitGsi = 0;
-  static constexpr std::uint32_t kCom1Gsi = 4;
-
   Machine(const VmConfig& config, const KernelImage& kernel);
   ~Machine() override;
 
@@ -73,6 +70,8 @@ class Machine final : public RunControl {
   std::unique_ptr<Uart16550> com1_;
   std::unique_ptr<DebugExit> debug_exit_;
   std::unique_ptr<I8042> i8042_;
+  // Scripted lines from the config, by name: what inject commands drive.
+  std::vector<std::pair<std::string, std::unique_ptr<IrqLine>>> scripted_lines_;
   Bus io_bus_{"port I/O bus"};
   Bus mmio_bus_{"MMIO bus"};
   std::vector<std::unique_ptr<Vcpu>> vcpus_;

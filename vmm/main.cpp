@@ -13,6 +13,7 @@
 #include "vmm/ExitStatus.h"
 #include "vmm/FileUtil.h"
 #include "vmm/Machine.h"
+#include "vmm/Platform.h"
 
 namespace {
 
@@ -100,7 +101,7 @@ int run_vm(const RunOptions& options) {
   if (options.pit == "kvm") config.pit.backend = PitConfig::Backend::Kvm;
 
   if (options.print_routing) {
-    std::fputs(GsiRoutingTable::standard_pc().format().c_str(), stdout);
+    std::fputs(InterruptLines::routing_for(config.irq_lines, platform::device_gsis()).format().c_str(), stdout);
     return exit_status::kSuccess;
   }
 

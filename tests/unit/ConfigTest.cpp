@@ -62,6 +62,13 @@ TEST(Config, ErrorsNameTheJsonPath) {
       {R"({"serial": {"backend": "socket"}})", "vm.json: /serial/path: the socket backend needs a path"},
       {R"({"pit": {"backend": "hpet"}})", "vm.json: /pit/backend: unknown backend \"hpet\" (known: user, kvm)"},
       {R"({"pit": {"mode": 2}})", "vm.json: /pit/mode: unknown key"},
+      {R"({"irq": {"lines": [{"name": "a", "gsi": 5}, {"name": "b", "gsi": 4}]}})",
+       "vm.json: /irq/lines/1: GSI 4 belongs to the COM1 UART"},
+      {R"({"irq": {"lines": [{"name": "a", "gsi": 24, "msi": {"vector": 8}}]}})",
+       "vm.json: /irq/lines/0: MSI vector 8 is outside 32-255"},
+      {R"({"irq": {"lines": [{"name": "a", "gsi": 5, "trigger": "rising"}]}})",
+       "vm.json: /irq/lines/0/trigger: unknown trigger \"rising\""},
+      {R"({"irq": {"lines": [{"gsi": 5}]}})", "vm.json: /irq/lines/0/name: missing"},
       {R"({"timeout_ms": true})", "vm.json: /timeout_ms: expected a non-negative integer, got a boolean"},
       {R"([1, 2])", "vm.json: /: expected an object, got an array"},
       {R"({"vcpus": 1,})", "vm.json: not valid JSON: "},
@@ -71,6 +78,17 @@ TEST(Config, ErrorsNameTheJsonPath) {
     SCOPED_TRACE(c.json);
     EXPECT_EQ(error_of(c.json).rfind(c.expected, 0), 0u) << error_of(c.json);
   }
+}
+
+TEST(Config, InterruptLines) {
+  const auto config = parse(R"({"irq": {"lines": [
+      {"name": "nic", "gsi": 5},
+      {"name": "disk", "gsi": 17, "trigger": "level"},
+      {"name": "msi", "gsi": 24, "msi": {"apic_id": 0, "vector": 80}}]}})");
+  ASSERT_EQ(config.irq_lines.size(), 3u);
+  EXPECT_EQ(config.irq_lines[0].trigger, Trigger::Edge);
+  EXPECT_EQ(config.irq_lines[1].trigger, Trigger::Level);
+  EXPECT_EQ(config.irq_lines[2].msi->vector, 80u);
 }
 
 TEST(Config, SerialOptionFromTheCommandLine) {

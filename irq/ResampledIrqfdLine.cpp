@@ -1,0 +1,68 @@
+#include "irq/ResampledIrqfdLine.h"
+
+#include <linux/kvm.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+
+#include <boost/asio/buffer.hpp>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace vmm {
+
+namespace {
+
+int make_eventfd(std::uint32_t gsi) {
+  const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) throw std::runtime_error("eventfd for GSI " + std::to_string(gsi) + ": " + std::strerror(errno));
+  return fd;
+}
+
+}  // namespace
+
+ResampledIrqfdLine::ResampledIrqfdLine(int vm_fd, std::uint32_t gsi, boost::asio::io_context& io)
+    : vm_fd_(vm_fd), gsi_(gsi), trigger_fd_(make_eventfd(gsi)), resample_(io, make_eventfd(gsi)) {
+  kvm_irqfd request{};
+  request.fd = static_cast<std::uint32_t>(trigger_fd_.get());
+  request.gsi = gsi_;
+  request.flags = KVM_IRQFD_FLAG_RESAMPLE;
+  request.resamplefd = static_cast<std::uint32_t>(resample_.native_handle());
+  if (::ioctl(vm_fd_, KVM_IRQFD, &request) < 0)
+    throw std::runtime_error("KVM_IRQFD with resample for GSI " + std::to_string(gsi) + ": " + std::strerror(errno));
+  wait_for_resample();
+}
+
+ResampledIrqfdLine::~ResampledIrqfdLine() {
+  kvm_irqfd request{};
+  request.fd = static_cast<std::uint32_t>(trigger_fd_.get());
+  request.gsi = gsi_;
+  request.flags = KVM_IRQFD_FLAG_DEASSIGN;
+  ::ioctl(vm_fd_, KVM_IRQFD, &request);  // best effort: the VM may already be gone
+  boost::system::error_code ignored;
+  resample_.close(ignored);
+}
+
+void ResampledIrqfdLine::trigger() {
+  const std::uint64_t one = 1;
+  if (::write(trigger_fd_.get(), &one, sizeof one) == sizeof one) assertions_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void ResampledIrqfdLine::set_level(bool asserted) {
+  const bool was = level_.exchange(asserted, std::memory_order_acq_rel);
+  // Lowering needs no message: KVM lowers the GSI itself at the guest's EOI.
+  if (asserted && !was) trigger();
+}
+
+void ResampledIrqfdLine::wait_for_resample() {
+  resample_.async_read_some(boost::asio::buffer(resample_count_),
+                            [this](const boost::system::error_code& error, std::size_t) {
+                              if (error) return;  // closed: the line is going away
+                              resamples_.fetch_add(1, std::memory_order_relaxed);
+                              if (level_.load(std::memory_order_acquire)) trigger();
+                              wait_for_resample();
+                            });
+}
+
+}  // namespace vmm

@@ -1,0 +1,25 @@
+#pragma once
+// The PC platform vmm presents: where its devices sit and which lines they use.
+// One place, so the machine, the config checks and future tables for the guest
+// (MP table, ACPI MADT, e820) agree.
+
+#include <cstdint>
+#include <vector>
+
+#include "irq/InterruptLines.h"
+
+namespace vmm::platform {
+
+constexpr std::uint64_t kPitPort = 0x40;
+constexpr std::uint64_t kSystemControlPort = 0x61;
+constexpr std::uint64_t kCom1Port = 0x3f8;
+constexpr std::uint64_t kDebugExitPort = 0xf4;
+
+constexpr std::uint32_t kPitGsi = 0;
+constexpr std::uint32_t kCom1Gsi = 4;
+
+inline std::vector<ReservedGsi> device_gsis() {
+  return {{kPitGsi, "8254 PIT"}, {kCom1Gsi, "COM1 UART"}};
+}
+
+}  // namespace vmm::platform
