@@ -1,0 +1,112 @@
+#include "irq/Injector.h"
+
+#include <algorithm>
+#include <charconv>
+#include <stdexcept>
+
+namespace vmm {
+
+Injector::Injector(Clock& clock, std::vector<Line> lines) : clock_(clock) {
+  for (auto& line : lines) {
+    LineState state{std::move(line), false, {}};
+    state.stats.name = state.line.name;
+    state.stats.gsi = state.line.gsi;
+    lines_.push_back(std::move(state));
+  }
+}
+
+Injector::~Injector() {
+  std::lock_guard lock(mutex_);
+  bursts_.clear();
+}
+
+int Injector::find(std::string_view name_or_gsi) const {
+  for (std::size_t i = 0; i < lines_.size(); ++i)
+    if (lines_[i].line.name == name_or_gsi) return static_cast<int>(i);
+  std::uint32_t gsi = 0;
+  const auto [end, error] = std::from_chars(name_or_gsi.data(), name_or_gsi.data() + name_or_gsi.size(), gsi);
+  if (error != std::errc() || end != name_or_gsi.data() + name_or_gsi.size()) return -1;
+  for (std::size_t i = 0; i < lines_.size(); ++i)
+    if (lines_[i].line.gsi == gsi) return static_cast<int>(i);
+  return -1;
+}
+
+void Injector::schedule(std::string_view line, std::uint64_t count, std::uint64_t interval_ns,
+                        std::uint64_t start_ns) {
+  const int index = find(line);
+  if (index < 0) throw std::invalid_argument("no interrupt line \"" + std::string(line) + "\"");
+  if (count == 0) throw std::invalid_argument("count must be at least 1");
+  if (count > 1 && interval_ns == 0) throw std::invalid_argument("a burst of several needs an interval");
+  std::lock_guard lock(mutex_);
+  std::erase_if(bursts_, [](const auto& burst) { return burst->remaining == 0; });
+  auto burst = std::make_unique<Burst>(Burst{static_cast<std::size_t>(index), count, interval_ns, start_ns, nullptr});
+  Burst* raw = burst.get();
+  burst->timer = clock_.make_timer([this, raw] { fire(*raw); });
+  lines_[raw->line].stats.pending += count;
+  burst->timer->arm(start_ns);
+  bursts_.push_back(std::move(burst));
+}
+
+void Injector::fire(Burst& burst) {
+  std::lock_guard lock(mutex_);
+  if (burst.remaining == 0) return;
+  LineState& state = lines_[burst.line];
+  // Deadlines are absolute: a late wakeup fires what fell due and keeps the
+  // schedule, so bursts never drift.
+  const std::uint64_t now = clock_.now_ns();
+  while (burst.remaining > 0 && burst.next_ns <= now) {
+    inject_once(state);
+    --burst.remaining;
+    --state.stats.pending;
+    burst.next_ns += burst.interval_ns;
+  }
+  if (burst.remaining > 0) burst.timer->arm(burst.next_ns);
+}
+
+void Injector::inject_once(LineState& state) {
+  ++state.stats.injected;
+  if (state.line.trigger == Trigger::Edge) {
+    state.line.irq->pulse();
+    return;
+  }
+  if (state.asserted) {
+    ++state.stats.coalesced;
+    return;
+  }
+  state.asserted = true;
+  state.line.irq->raise();
+}
+
+bool Injector::acknowledge(std::uint32_t gsi) {
+  std::lock_guard lock(mutex_);
+  for (auto& state : lines_) {
+    if (state.line.gsi != gsi) continue;
+    ++state.stats.delivered;
+    if (state.line.trigger == Trigger::Level && state.asserted) {
+      state.asserted = false;
+      state.line.irq->lower();
+    }
+    return true;
+  }
+  ++stray_acknowledgements_;
+  return false;
+}
+
+std::vector<Injector::LineStats> Injector::stats() const {
+  std::lock_guard lock(mutex_);
+  std::vector<LineStats> result;
+  for (const auto& state : lines_) {
+    LineStats stats = state.stats;
+    if (state.line.trigger == Trigger::Edge && stats.injected > stats.delivered)
+      stats.coalesced = stats.injected - stats.delivered;
+    result.push_back(stats);
+  }
+  return result;
+}
+
+std::uint64_t Injector::stray_acknowledgements() const {
+  std::lock_guard lock(mutex_);
+  return stray_acknowledgements_;
+}
+
+}  // namespace vmm

@@ -1,0 +1,72 @@
+#include "irq/Injector.h"
+
+#include <gtest/gtest.h>
+
+#include "FakeClock.h"
+
+namespace vmm {
+namespace {
+
+using testing::FakeClock;
+using testing::RecordingIrqLine;
+
+constexpr std::uint64_t kMs = 1'000'000;
+
+class InjectorTest : public ::testing::Test {
+ protected:
+  FakeClock clock;
+  RecordingIrqLine edge_irq, level_irq;
+  Injector injector{clock, {{"nic", 5, Trigger::Edge, &edge_irq}, {"disk", 17, Trigger::Level, &level_irq}}};
+  const std::uint64_t t0 = clock.now_ns();
+};
+
+TEST_F(InjectorTest, FindsLinesByNameOrGsi) {
+  EXPECT_EQ(injector.find("nic"), 0);
+  EXPECT_EQ(injector.find("17"), 1);
+  EXPECT_EQ(injector.find("18"), -1);
+  EXPECT_EQ(injector.find("5x"), -1);
+  EXPECT_THROW(injector.schedule("nope", 1, 0, t0), std::invalid_argument);
+  EXPECT_THROW(injector.schedule("nic", 0, 0, t0), std::invalid_argument);
+  EXPECT_THROW(injector.schedule("nic", 2, 0, t0), std::invalid_argument);
+}
+
+TEST_F(InjectorTest, EdgeBurstPulsesAtAbsoluteDeadlines) {
+  injector.schedule("nic", 5, 2 * kMs, t0 + 10 * kMs);
+  clock.advance_to(t0 + 10 * kMs - 1);
+  EXPECT_EQ(edge_irq.rising_edges, 0u);
+  clock.advance_to(t0 + 10 * kMs);
+  EXPECT_EQ(edge_irq.rising_edges, 1u);
+  clock.advance_to(t0 + 17 * kMs);
+  EXPECT_EQ(edge_irq.rising_edges, 4u);
+  clock.advance_to(t0 + 100 * kMs);
+  EXPECT_EQ(edge_irq.rising_edges, 5u);
+  auto stats = injector.stats();
+  EXPECT_EQ(stats[0].injected, 5u);
+  EXPECT_EQ(stats[0].pending, 0u);
+  for (int i = 0; i < 3; ++i) injector.acknowledge(5);
+  stats = injector.stats();
+  EXPECT_EQ(stats[0].delivered, 3u);
+  EXPECT_EQ(stats[0].coalesced, 2u);  // injected = delivered + coalesced
+}
+
+TEST_F(InjectorTest, LevelLineStaysUpUntilAcknowledgedAndCoalescesMeanwhile) {
+  injector.schedule("disk", 3, kMs, t0);
+  clock.advance_to(t0);
+  EXPECT_TRUE(level_irq.level);
+  clock.advance_to(t0 + 2 * kMs);  // two more while still up
+  EXPECT_EQ(level_irq.rising_edges, 1u);
+  EXPECT_TRUE(injector.acknowledge(17));
+  EXPECT_FALSE(level_irq.level);
+  const auto stats = injector.stats()[1];
+  EXPECT_EQ(stats.injected, 3u);
+  EXPECT_EQ(stats.delivered, 1u);
+  EXPECT_EQ(stats.coalesced, 2u);
+}
+
+TEST_F(InjectorTest, StrayAcknowledgementsAreCountedApart) {
+  EXPECT_FALSE(injector.acknowledge(9));
+  EXPECT_EQ(injector.stray_acknowledgements(), 1u);
+}
+
+}  // namespace
+}  // namespace vmm
