@@ -58,6 +58,56 @@ class Reader {
   std::string source_;
 };
 
+Json parse_json(std::string_view text, const std::string& source) {
+  try {
+    return Json::parse(text);
+  } catch (const Json::parse_error& error) {
+    // nlohmann's message carries the line and column; strip its "[json.exception...]" prefix.
+    std::string what = error.what();
+    if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
+    throw InputError(source + ": not valid JSON: " + what);
+  }
+}
+
+bool names_a_line(const std::string& line, const std::vector<InterruptLineSpec>& lines) {
+  for (const auto& spec : lines)
+    if (spec.name == line || std::to_string(spec.gsi) == line) return true;
+  return false;
+}
+
+std::vector<InjectEvent> parse_inject(const Reader& reader, const Json& entries, const std::string& path,
+                                      const std::vector<InterruptLineSpec>& lines) {
+  if (!entries.is_array()) reader.fail(path, "expected an array, got " + Reader::type_of(entries));
+  std::vector<InjectEvent> events;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const std::string at = path + "/" + std::to_string(i);
+    const Json& entry = entries[i];
+    reader.expect_object(entry, at, {"at_ms", "line", "count", "interval_us", "serial"});
+    InjectEvent event;
+    if (entry.contains("at_ms"))
+      event.at = std::chrono::milliseconds(reader.unsigned_integer(entry["at_ms"], at + "/at_ms"));
+    const bool is_line = entry.contains("line"), is_serial = entry.contains("serial");
+    if (is_line == is_serial) reader.fail(at, "give either \"line\" or \"serial\"");
+    if (is_serial) {
+      event.serial = reader.string(entry["serial"], at + "/serial");
+      if (entry.contains("count") || entry.contains("interval_us"))
+        reader.fail(at, "count and interval_us apply to interrupt lines, not serial input");
+    } else {
+      event.line = entry["line"].is_number_unsigned() ? std::to_string(entry["line"].get<std::uint64_t>())
+                                                      : reader.string(entry["line"], at + "/line");
+      if (!names_a_line(event.line, lines))
+        reader.fail(at + "/line", "no interrupt line \"" + event.line + "\" is declared in irq.lines");
+      if (entry.contains("count")) event.count = reader.unsigned_integer(entry["count"], at + "/count");
+      if (event.count == 0 || event.count > 100'000'000) reader.fail(at + "/count", "must be between 1 and 100000000");
+      if (entry.contains("interval_us"))
+        event.interval = std::chrono::microseconds(reader.unsigned_integer(entry["interval_us"], at + "/interval_us"));
+      if (event.count > 1 && event.interval.count() == 0) reader.fail(at + "/interval_us", "a burst needs an interval");
+    }
+    events.push_back(std::move(event));
+  }
+  return events;
+}
+
 std::filesystem::path resolve(const std::filesystem::path& base_dir, const std::string& path) {
   std::filesystem::path value(path);
   return value.is_absolute() ? value : base_dir / value;
@@ -92,18 +142,10 @@ void validate_vcpus(long long vcpus, const std::string& where) {
 }
 
 VmConfig parse_config(std::string_view json_text, const std::string& source, const std::filesystem::path& base_dir) {
-  Json root;
-  try {
-    root = Json::parse(json_text);
-  } catch (const Json::parse_error& error) {
-    // nlohmann's message carries the line and column; strip its "[json.exception...]" prefix.
-    std::string what = error.what();
-    if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
-    throw InputError(source + ": not valid JSON: " + what);
-  }
+  const Json root = parse_json(json_text, source);
   const Reader reader(source);
   reader.expect_object(root, "",
-                       {"kernel", "cmdline", "modules", "memory_mib", "vcpus", "timeout_ms", "serial", "pit", "irq"});
+                       {"kernel", "cmdline", "modules", "memory_mib", "vcpus", "timeout_ms", "serial", "pit", "irq", "inject"});
 
   VmConfig config;
   if (root.contains("kernel")) config.kernel = resolve(base_dir, reader.string(root["kernel"], "/kernel"));
@@ -220,7 +262,20 @@ VmConfig parse_config(std::string_view json_text, const std::string& source, con
       }
     }
   }
+  if (root.contains("inject")) config.inject = parse_inject(reader, root["inject"], "/inject", config.irq_lines);
   return config;
+}
+
+std::vector<InjectEvent> parse_inject_file(std::string_view json_text, const std::string& source,
+                                           const std::vector<InterruptLineSpec>& lines) {
+  const Json root = parse_json(json_text, source);
+  const Reader reader(source);
+  if (root.is_object()) {
+    reader.expect_object(root, "", {"inject"});
+    if (!root.contains("inject")) reader.fail("/inject", "missing");
+    return parse_inject(reader, root["inject"], "/inject", lines);
+  }
+  return parse_inject(reader, root, "", lines);
 }
 
 }  // namespace vmm

@@ -31,6 +31,16 @@ struct PitConfig {
   Backend backend = Backend::User;  // Kvm: the in-kernel PIT (KVM_CREATE_PIT2), for comparison
 };
 
+// One entry of the injection timeline: at `at` after start, either a burst on a
+// scripted line or text sent to the serial input.
+struct InjectEvent {
+  std::chrono::nanoseconds at{0};
+  std::string line;  // a line's name or GSI; empty for serial input
+  std::uint64_t count = 1;
+  std::chrono::nanoseconds interval{0};
+  std::string serial;
+};
+
 struct VmConfig {
   static constexpr std::uint64_t kMinMemoryMib = 2;
   static constexpr std::uint64_t kMaxMemoryMib = 1u << 20;  // 1 TiB
@@ -45,11 +55,17 @@ struct VmConfig {
   SerialConfig serial;
   PitConfig pit;
   std::vector<InterruptLineSpec> irq_lines;  // scripted interrupt lines
+  std::vector<InjectEvent> inject;           // the injection timeline
 };
 
 // Throws InputError("config <path>: ...") for any error. `source` names the file
 // in messages; `base_dir` anchors relative paths.
 VmConfig parse_config(std::string_view json_text, const std::string& source, const std::filesystem::path& base_dir);
+
+// An injection timeline on its own (--inject FILE): a JSON array of entries, or
+// an object with an "inject" array. Lines are checked against `lines`.
+std::vector<InjectEvent> parse_inject_file(std::string_view json_text, const std::string& source,
+                                           const std::vector<InterruptLineSpec>& lines);
 
 // `--serial` values: "stdio", "file:PATH" or "socket:PATH" (relative to the
 // current folder). Throws InputError.

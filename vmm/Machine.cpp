@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
@@ -99,14 +100,18 @@ void Machine::attach_devices() {
   com1_irq_ = std::make_unique<IrqfdLine>(vm_.fd(), kCom1Gsi);
   com1_ = std::make_unique<Uart16550>(*com1_irq_, serial_->output());
   debug_exit_ = std::make_unique<DebugExit>([this](std::uint8_t value) { request_stop(value, ""); });
+  std::vector<Injector::Line> injectable;
   for (const auto& line : config_.irq_lines) {
     std::unique_ptr<IrqLine> irq;
     if (line.trigger == Trigger::Level)
       irq = std::make_unique<ResampledIrqfdLine>(vm_.fd(), line.gsi, io_);
     else
       irq = std::make_unique<IrqfdLine>(vm_.fd(), line.gsi);
+    injectable.push_back({line.name, line.gsi, line.trigger, irq.get()});
     scripted_lines_.emplace_back(line.name, std::move(irq));
   }
+  injector_ = std::make_unique<Injector>(clock_, std::move(injectable));
+  ack_port_ = std::make_unique<InterruptAckPort>([this](std::uint32_t gsi) { injector_->acknowledge(gsi); });
   i8042_ = std::make_unique<I8042>([this] { request_stop(exit_status::kSuccess, "guest reset the machine through the i8042"); });
 
   if (config_.pit.backend == PitConfig::Backend::User) {
@@ -122,6 +127,7 @@ void Machine::attach_devices() {
   }
   io_bus_.add(kCom1Port, Uart16550::kPorts, *com1_, "COM1 16550A");
   io_bus_.add(kDebugExitPort, DebugExit::kPorts, *debug_exit_, "debug-exit");
+  io_bus_.add(kInterruptAckPort, InterruptAckPort::kPorts, *ack_port_, "interrupt acknowledge");
   io_bus_.add(I8042::kDataPort, 1, i8042_->data_port(), "i8042 data");
   io_bus_.add(I8042::kCommandPort, 1, i8042_->command_port(), "i8042 command");
 }
@@ -186,6 +192,20 @@ void Machine::request_stop(int status, std::string report) {
   io_.stop();
 }
 
+void Machine::start_timeline() {
+  const std::uint64_t start = clock_.now_ns();
+  for (const auto& event : config_.inject) {
+    const std::uint64_t at = start + static_cast<std::uint64_t>(event.at.count());
+    if (!event.line.empty()) {
+      injector_->schedule(event.line, event.count, static_cast<std::uint64_t>(event.interval.count()), at);
+      continue;
+    }
+    auto timer = clock_.make_timer([this, text = event.serial] { serial_->send_input(text); });
+    timer->arm(at);
+    timeline_timers_.push_back(std::move(timer));
+  }
+}
+
 int Machine::run() {
   VcpuRunner::install_kick_handler();
   ::signal(SIGPIPE, SIG_IGN);  // a closed stdout is noticed by write(), not by dying
@@ -208,6 +228,7 @@ int Machine::run() {
   ::prctl(PR_SET_TIMERSLACK, 1UL);
   for (auto& vcpu : vcpus_) runners_.push_back(std::make_unique<VcpuRunner>(*vcpu, io_bus_, mmio_bus_, *this));
   serial_->start(*com1_, [this] { request_stop(exit_status::kSuccess, "quit from the console (Ctrl-A x)"); });
+  start_timeline();
   for (auto& runner : runners_) runner->start();
 
   auto work = boost::asio::make_work_guard(io_);
@@ -219,6 +240,54 @@ int Machine::run() {
   serial_->finish();
   if (!stop_report_.empty()) std::fprintf(stderr, "vmm: %s\n", stop_report_.c_str());
   return exit_status_;
+}
+
+std::string Machine::stats_json() const {
+  nlohmann::json stats;
+  stats["exit_status"] = exit_status_;
+  nlohmann::json lines = nlohmann::json::array();
+  for (const auto& line : injector_->stats())
+    lines.push_back({{"name", line.name}, {"gsi", line.gsi}, {"injected", line.injected},
+                     {"delivered", line.delivered}, {"coalesced", line.coalesced}, {"pending", line.pending}});
+  stats["lines"] = lines;
+  stats["stray_acknowledgements"] = injector_->stray_acknowledgements();
+
+  static const std::pair<unsigned, const char*> kReasons[] = {
+      {KVM_EXIT_IO, "io"},          {KVM_EXIT_MMIO, "mmio"},         {KVM_EXIT_HLT, "hlt"},
+      {KVM_EXIT_INTR, "intr"},      {KVM_EXIT_SHUTDOWN, "shutdown"}, {KVM_EXIT_FAIL_ENTRY, "fail_entry"},
+      {KVM_EXIT_INTERNAL_ERROR, "internal_error"}, {KVM_EXIT_SYSTEM_EVENT, "system_event"}};
+  nlohmann::json exits = nlohmann::json::object();
+  nlohmann::json ports = nlohmann::json::object();
+  std::vector<std::uint64_t> by_port(VcpuRunner::kPorts, 0);
+  for (const auto& runner : runners_) {
+    for (std::size_t reason = 0; reason < VcpuRunner::kExitReasons; ++reason) {
+      const std::uint64_t count = runner->exits_by_reason()[reason];
+      if (count == 0) continue;
+      std::string name = "reason_" + std::to_string(reason);
+      for (const auto& [id, label] : kReasons)
+        if (id == reason) name = label;
+      exits[name] = exits.value(name, std::uint64_t{0}) + count;
+    }
+    const auto accesses = runner->port_accesses();
+    for (std::size_t port = 0; port < accesses.size(); ++port) by_port[port] += accesses[port];
+  }
+  for (std::size_t port = 0; port < by_port.size(); ++port) {
+    if (by_port[port] == 0) continue;
+    char name[8];
+    std::snprintf(name, sizeof name, "0x%zx", port);
+    ports[name] = by_port[port];
+  }
+  stats["exits"] = exits;
+  stats["port_io"] = ports;
+  stats["unclaimed"] = {{"port_io", io_bus_.unclaimed_accesses()}, {"mmio", mmio_bus_.unclaimed_accesses()}};
+
+  nlohmann::json interrupts = nlohmann::json::object();
+  if (pit_irq_) interrupts[std::to_string(pit_irq_->gsi())] = pit_irq_->edges();
+  interrupts[std::to_string(com1_irq_->gsi())] = com1_irq_->edges();
+  for (const auto& line : injector_->stats()) interrupts[std::to_string(line.gsi)] = line.injected;
+  stats["interrupts_by_gsi"] = interrupts;
+  if (pit_) stats["pit"] = {{"irq_edges", pit_->stats().irq_edges}, {"missed_edges", pit_->stats().missed_edges}};
+  return stats.dump(2) + "\n";
 }
 
 }  // namespace vmm

@@ -14,10 +14,12 @@
 
 #include "devices/Bus.h"
 #include "devices/DebugExit.h"
+#include "devices/InterruptAckPort.h"
 #include "devices/I8042.h"
 #include "devices/Pit8254.h"
 #include "devices/Uart16550.h"
 #include "irq/GsiRoutingTable.h"
+#include "irq/Injector.h"
 #include "irq/IrqfdLine.h"
 #include "irq/ResampledIrqfdLine.h"
 #include "vmm/AsioClock.h"
@@ -44,12 +46,16 @@ class Machine final : public RunControl {
 
   int run();
 
+  // Counters of the run, as JSON (see README, "Statistics"). After run().
+  std::string stats_json() const;
+
   void request_stop(int status, std::string report) override;
   bool stopping() const override { return stopping_.load(std::memory_order_acquire); }
 
  private:
   static EntryState load_kernel(const VmConfig& config, const KernelImage& kernel, GuestMemory& memory);
   void attach_devices();
+  void start_timeline();
   void create_vcpus(const EntryState& entry);
 
   VmConfig config_;
@@ -72,6 +78,9 @@ class Machine final : public RunControl {
   std::unique_ptr<I8042> i8042_;
   // Scripted lines from the config, by name: what inject commands drive.
   std::vector<std::pair<std::string, std::unique_ptr<IrqLine>>> scripted_lines_;
+  std::unique_ptr<Injector> injector_;
+  std::unique_ptr<InterruptAckPort> ack_port_;
+  std::vector<std::unique_ptr<DeadlineTimer>> timeline_timers_;
   Bus io_bus_{"port I/O bus"};
   Bus mmio_bus_{"MMIO bus"};
   std::vector<std::unique_ptr<Vcpu>> vcpus_;

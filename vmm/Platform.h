@@ -14,6 +14,7 @@ constexpr std::uint64_t kPitPort = 0x40;
 constexpr std::uint64_t kSystemControlPort = 0x61;
 constexpr std::uint64_t kCom1Port = 0x3f8;
 constexpr std::uint64_t kDebugExitPort = 0xf4;
+constexpr std::uint64_t kInterruptAckPort = 0x520;  // scripted lines' acknowledge register
 
 constexpr std::uint32_t kPitGsi = 0;
 constexpr std::uint32_t kCom1Gsi = 4;

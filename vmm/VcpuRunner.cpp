@@ -75,6 +75,7 @@ void VcpuRunner::loop() {
       return;
     }
     exits_.fetch_add(1, std::memory_order_relaxed);
+    ++exits_by_reason_[vcpu_.run_state().exit_reason % kExitReasons];
     if (!handle_exit()) return;
   }
 }
@@ -137,6 +138,7 @@ bool VcpuRunner::handle_exit() {
 void VcpuRunner::handle_io(kvm_run& run) {
   auto* base = reinterpret_cast<std::uint8_t*>(&run) + run.io.data_offset;
   const bool write = run.io.direction == KVM_EXIT_IO_OUT;
+  ++port_accesses_[run.io.port];
   // String I/O (rep outsb and friends) arrives as `count` accesses in a row.
   for (std::uint32_t i = 0; i < run.io.count; ++i) {
     std::span<std::uint8_t> data(base + i * run.io.size, run.io.size);

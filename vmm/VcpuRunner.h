@@ -3,7 +3,12 @@
 // Port I/O and MMIO go synchronously to the buses; fatal exits end the run with
 // a guest status and a register dump; EINTR and EAGAIN are benign.
 
+#include <array>
 #include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <span>
 #include <string>
 #include <thread>
 
@@ -27,7 +32,9 @@ class VcpuRunner {
   static void install_kick_handler();
 
   VcpuRunner(Vcpu& vcpu, Bus& io_bus, Bus& mmio_bus, RunControl& control)
-      : vcpu_(vcpu), io_bus_(io_bus), mmio_bus_(mmio_bus), control_(control) {}
+      : vcpu_(vcpu), io_bus_(io_bus), mmio_bus_(mmio_bus), control_(control) {
+    if (!port_accesses_) throw std::bad_alloc();
+  }
   ~VcpuRunner();
 
   void start();
@@ -36,6 +43,13 @@ class VcpuRunner {
   void join();
 
   std::uint64_t exits() const { return exits_.load(std::memory_order_relaxed); }
+
+  // Read after join(): written by the vCPU thread alone, so counting costs no
+  // atomic and no lock on the exit path.
+  static constexpr std::size_t kExitReasons = 64;
+  const std::array<std::uint64_t, kExitReasons>& exits_by_reason() const { return exits_by_reason_; }
+  static constexpr std::size_t kPorts = 65536;
+  std::span<const std::uint64_t> port_accesses() const { return {port_accesses_.get(), kPorts}; }
 
  private:
   void loop();
@@ -52,6 +66,14 @@ class VcpuRunner {
   RunControl& control_;
   std::thread thread_;
   std::atomic<std::uint64_t> exits_{0};
+  std::array<std::uint64_t, kExitReasons> exits_by_reason_{};
+  // 512 KiB from calloc, which maps fresh zero pages for a block this large:
+  // only the pages of ports in use are ever touched.
+  struct FreeDeleter {
+    void operator()(std::uint64_t* block) const { std::free(block); }
+  };
+  std::unique_ptr<std::uint64_t[], FreeDeleter> port_accesses_{
+      static_cast<std::uint64_t*>(std::calloc(kPorts, sizeof(std::uint64_t)))};
   unsigned unclaimed_logged_ = 0;
 };
 

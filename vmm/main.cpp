@@ -2,8 +2,11 @@
 // kernel (the bundled one by default) and exits with the guest's status.
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -32,6 +35,8 @@ struct RunOptions {
   std::string timeout;
   std::string serial;
   std::string pit;
+  std::string inject;
+  std::string stats;
   bool print_routing = false;
 };
 
@@ -100,6 +105,12 @@ int run_vm(const RunOptions& options) {
   if (options.pit == "user") config.pit.backend = PitConfig::Backend::User;
   if (options.pit == "kvm") config.pit.backend = PitConfig::Backend::Kvm;
 
+  if (!options.inject.empty()) {
+    const auto bytes = read_input_file(options.inject, "injection timeline", kMaxConfigBytes);
+    auto events = parse_inject_file(std::string(bytes.begin(), bytes.end()), options.inject, config.irq_lines);
+    config.inject.insert(config.inject.end(), events.begin(), events.end());
+  }
+
   if (options.print_routing) {
     std::fputs(InterruptLines::routing_for(config.irq_lines, platform::device_gsis()).format().c_str(), stdout);
     return exit_status::kSuccess;
@@ -114,8 +125,16 @@ int run_vm(const RunOptions& options) {
     const auto image = embedded::guest_kernel();
     kernel.bytes.assign(image.begin(), image.end());
   }
+  // Opened before the run, so a bad path is reported before the guest starts.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> stats_file(nullptr, std::fclose);
+  if (!options.stats.empty()) {
+    stats_file.reset(std::fopen(options.stats.c_str(), "w"));
+    if (!stats_file) throw InputError("--stats " + options.stats + ": " + std::strerror(errno));
+  }
   Machine machine(config, kernel);
-  return machine.run();
+  const int status = machine.run();
+  if (stats_file) std::fputs(machine.stats_json().c_str(), stats_file.get());
+  return status;
 }
 
 }  // namespace
@@ -135,6 +154,8 @@ int main(int argc, char** argv) {
   run->add_option("--serial", options.serial, "COM1 backend: stdio (default), file:PATH or socket:PATH");
   run->add_option("--pit", options.pit, "8254 PIT: user (our model, default) or kvm (KVM_CREATE_PIT2)")
       ->check(CLI::IsMember({"user", "kvm"}));
+  run->add_option("--inject", options.inject, "Injection timeline (JSON), added to the config's");
+  run->add_option("--stats", options.stats, "Write the run's counters as JSON to this file at exit");
   run->add_flag("--print-routing", options.print_routing, "Print the GSI routing table and exit");
 
   auto is_command = [&](const char* name) {

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
+#include <string_view>
 
 #include "devices/Uart16550.h"
 #include "vmm/Config.h"
@@ -27,6 +28,12 @@ class SerialBackend {
   // Wires the UART and begins moving input. `quit` runs on the event loop when
   // the user types the quit escape (Ctrl-A x on a terminal).
   void start(Uart16550& uart, std::function<void()> quit);
+
+  // Text for the guest, as if typed (the injection timeline, the control socket).
+  // Event-loop thread only; held back like any input while the UART is full.
+  void send_input(std::string_view text) {
+    offer_input(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  }
 
   // At the end of the run: deliver buffered output (waiting a bounded time for a
   // slow reader) and give the terminal back as it was. Safe to call twice.
