@@ -56,6 +56,7 @@ struct VmConfig {
   PitConfig pit;
   std::vector<InterruptLineSpec> irq_lines;  // scripted interrupt lines
   std::vector<InjectEvent> inject;           // the injection timeline
+  std::filesystem::path control;             // control socket path; empty for none
 };
 
 // Throws InputError("config <path>: ...") for any error. `source` names the file

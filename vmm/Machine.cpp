@@ -183,13 +183,35 @@ void Machine::create_vcpus(const EntryState& entry) {
 void Machine::request_stop(int status, std::string report) {
   {
     std::lock_guard lock(stop_mutex_);
-    if (stopping_.load(std::memory_order_relaxed)) return;
+    if (stopping_.load()) return;
     exit_status_ = status;
     stop_report_ = std::move(report);
-    stopping_.store(true, std::memory_order_release);
+    stopping_.store(true);
   }
+  {
+    std::lock_guard lock(pause_mutex_);  // wake vCPUs waiting in a pause
+  }
+  pause_changed_.notify_all();
   for (auto& runner : runners_) runner->kick();
   io_.stop();
+}
+
+void Machine::pause() {
+  if (paused_.exchange(true)) return;
+  for (auto& runner : runners_) runner->kick();
+}
+
+void Machine::resume() {
+  {
+    std::lock_guard lock(pause_mutex_);
+    paused_.store(false);
+  }
+  pause_changed_.notify_all();
+}
+
+void Machine::wait_while_paused() {
+  std::unique_lock lock(pause_mutex_);
+  pause_changed_.wait(lock, [this] { return !paused_.load() || stopping_.load(); });
 }
 
 void Machine::start_timeline() {
@@ -229,6 +251,9 @@ int Machine::run() {
   for (auto& vcpu : vcpus_) runners_.push_back(std::make_unique<VcpuRunner>(*vcpu, io_bus_, mmio_bus_, *this));
   serial_->start(*com1_, [this] { request_stop(exit_status::kSuccess, "quit from the console (Ctrl-A x)"); });
   start_timeline();
+  if (!config_.control.empty())
+    control_ = std::make_unique<ControlServer>(io_, config_.control,
+                                               [this](const nlohmann::json& request) { return handle_control(request); });
   for (auto& runner : runners_) runner->start();
 
   auto work = boost::asio::make_work_guard(io_);
@@ -242,9 +267,9 @@ int Machine::run() {
   return exit_status_;
 }
 
-std::string Machine::stats_json() const {
+nlohmann::json Machine::stats() const {
   nlohmann::json stats;
-  stats["exit_status"] = exit_status_;
+  stats["paused"] = paused_.load();
   nlohmann::json lines = nlohmann::json::array();
   for (const auto& line : injector_->stats())
     lines.push_back({{"name", line.name}, {"gsi", line.gsi}, {"injected", line.injected},
@@ -261,15 +286,14 @@ std::string Machine::stats_json() const {
   std::vector<std::uint64_t> by_port(VcpuRunner::kPorts, 0);
   for (const auto& runner : runners_) {
     for (std::size_t reason = 0; reason < VcpuRunner::kExitReasons; ++reason) {
-      const std::uint64_t count = runner->exits_by_reason()[reason];
+      const std::uint64_t count = runner->exits_by_reason(reason);
       if (count == 0) continue;
       std::string name = "reason_" + std::to_string(reason);
       for (const auto& [id, label] : kReasons)
         if (id == reason) name = label;
       exits[name] = exits.value(name, std::uint64_t{0}) + count;
     }
-    const auto accesses = runner->port_accesses();
-    for (std::size_t port = 0; port < accesses.size(); ++port) by_port[port] += accesses[port];
+    for (std::size_t port = 0; port < VcpuRunner::kPorts; ++port) by_port[port] += runner->port_accesses(port);
   }
   for (std::size_t port = 0; port < by_port.size(); ++port) {
     if (by_port[port] == 0) continue;
@@ -287,7 +311,47 @@ std::string Machine::stats_json() const {
   for (const auto& line : injector_->stats()) interrupts[std::to_string(line.gsi)] = line.injected;
   stats["interrupts_by_gsi"] = interrupts;
   if (pit_) stats["pit"] = {{"irq_edges", pit_->stats().irq_edges}, {"missed_edges", pit_->stats().missed_edges}};
-  return stats.dump(2) + "\n";
+  return stats;
+}
+
+nlohmann::json Machine::handle_control(const nlohmann::json& request) {
+  const std::string command = request.at("cmd").get<std::string>();
+  auto unsigned_field = [&](const char* name, std::uint64_t fallback) -> std::uint64_t {
+    if (!request.contains(name)) return fallback;
+    if (!request[name].is_number_unsigned()) throw std::invalid_argument(std::string(name) + " must be a non-negative integer");
+    return request[name].get<std::uint64_t>();
+  };
+  if (command == "inject") {
+    if (!request.contains("line")) throw std::invalid_argument("inject needs a \"line\" (a name or a GSI)");
+    const std::string line = request["line"].is_number_unsigned() ? std::to_string(request["line"].get<std::uint64_t>())
+                                                                  : request["line"].get<std::string>();
+    const std::uint64_t count = unsigned_field("count", 1);
+    if (count > 100'000'000) throw std::invalid_argument("count must be at most 100000000");
+    const std::uint64_t interval_us = unsigned_field("interval_us", 0);
+    if (interval_us > 3'600'000'000ull) throw std::invalid_argument("interval_us must be at most an hour");
+    injector_->schedule(line, count, interval_us * 1000, clock_.now_ns());
+    return {{"scheduled", count}};
+  }
+  if (command == "serial") {
+    if (!request.contains("text") || !request["text"].is_string()) throw std::invalid_argument("serial needs a \"text\" string");
+    serial_->send_input(request["text"].get<std::string>());
+    return nlohmann::json::object();
+  }
+  if (command == "stats") return {{"stats", stats()}};
+  if (command == "pause") {
+    pause();
+    return nlohmann::json::object();
+  }
+  if (command == "resume") {
+    resume();
+    return nlohmann::json::object();
+  }
+  if (command == "stop") {
+    // Posted, so this response goes out before the loop stops.
+    boost::asio::post(io_, [this] { request_stop(exit_status::kSuccess, "stopped through the control socket"); });
+    return nlohmann::json::object();
+  }
+  throw std::invalid_argument("unknown command \"" + command + "\" (commands: inject, serial, stats, pause, resume, stop)");
 }
 
 }  // namespace vmm

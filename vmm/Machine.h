@@ -6,6 +6,7 @@
 // until the guest or the user ends the run and returns the exit status.
 
 #include <atomic>
+#include <condition_variable>
 #include <boost/asio/io_context.hpp>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,7 @@
 #include "vmm/Vcpu.h"
 #include "vmm/VcpuRunner.h"
 #include "vmm/Vm.h"
+#include "vmm/control/ControlServer.h"
 #include "vmm/loader/EntryState.h"
 #include "vmm/serial/SerialBackend.h"
 
@@ -46,16 +48,25 @@ class Machine final : public RunControl {
 
   int run();
 
-  // Counters of the run, as JSON (see README, "Statistics"). After run().
-  std::string stats_json() const;
+  // Counters of the run (see README, "Statistics"): live from the control
+  // socket, or at exit.
+  nlohmann::json stats() const;
 
   void request_stop(int status, std::string report) override;
-  bool stopping() const override { return stopping_.load(std::memory_order_acquire); }
+  bool stopping() const override { return stopping_.load(); }
+  bool paused() const override { return paused_.load(); }
+  void wait_while_paused() override;
+
+  // Stop every vCPU at its next exit and keep them out of KVM_RUN until resume().
+  // Devices and time go on (the PIT keeps counting, as a real one would).
+  void pause();
+  void resume();
 
  private:
   static EntryState load_kernel(const VmConfig& config, const KernelImage& kernel, GuestMemory& memory);
   void attach_devices();
   void start_timeline();
+  nlohmann::json handle_control(const nlohmann::json& request);
   void create_vcpus(const EntryState& entry);
 
   VmConfig config_;
@@ -81,12 +92,16 @@ class Machine final : public RunControl {
   std::unique_ptr<Injector> injector_;
   std::unique_ptr<InterruptAckPort> ack_port_;
   std::vector<std::unique_ptr<DeadlineTimer>> timeline_timers_;
+  std::unique_ptr<ControlServer> control_;
   Bus io_bus_{"port I/O bus"};
   Bus mmio_bus_{"MMIO bus"};
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
   std::vector<std::unique_ptr<VcpuRunner>> runners_;
 
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> paused_{false};
+  std::mutex pause_mutex_;
+  std::condition_variable pause_changed_;
   std::mutex stop_mutex_;
   int exit_status_ = 0;
   std::string stop_report_;

@@ -18,6 +18,11 @@ constexpr unsigned kUnclaimedLogLimit = 8;
 
 void ignore_signal(int) {}
 
+// One writer: a relaxed load and store, which x86 does with plain moves.
+void count(std::atomic<std::uint64_t>& counter) {
+  counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
 std::string hex_bytes(const std::uint8_t* bytes, std::size_t count) {
   std::string text;
   char byte[4];
@@ -47,7 +52,7 @@ void VcpuRunner::kick() {
   // Set before the signal: if the thread is between exits, its next KVM_RUN
   // returns at once; if it is inside KVM_RUN, the signal brings it out.
   // Only the machine's thread joins, and it kicks only before joining.
-  vcpu_.run_state().immediate_exit = 1;
+  std::atomic_ref<std::uint8_t>(vcpu_.run_state().immediate_exit).store(1);
   if (thread_.joinable()) pthread_kill(thread_.native_handle(), kKickSignal);
 }
 
@@ -66,16 +71,27 @@ void VcpuRunner::loop() {
   std::snprintf(name, sizeof name, "vcpu%u", vcpu_.id());
   pthread_setname_np(pthread_self(), name);
 
+  // Whoever kicks (stop, pause) sets its flag first and immediate_exit second.
+  // After a kick we clear immediate_exit and only then look at the flags, so a
+  // kick is either seen in the flags or lands on the next KVM_RUN.
+  std::atomic_ref<std::uint8_t> immediate_exit(vcpu_.run_state().immediate_exit);
   while (!control_.stopping()) {
+    if (control_.paused()) {
+      control_.wait_while_paused();
+      continue;
+    }
     const int error = vcpu_.run();
-    if (error == EINTR || error == EAGAIN) continue;
+    if (error == EINTR || error == EAGAIN) {
+      immediate_exit.store(0);
+      continue;
+    }
     if (error != 0) {
       control_.request_stop(exit_status::kHostError,
                             "vCPU " + std::to_string(vcpu_.id()) + ": KVM_RUN failed: " + std::strerror(error));
       return;
     }
     exits_.fetch_add(1, std::memory_order_relaxed);
-    ++exits_by_reason_[vcpu_.run_state().exit_reason % kExitReasons];
+    count(exits_by_reason_[vcpu_.run_state().exit_reason % kExitReasons]);
     if (!handle_exit()) return;
   }
 }
@@ -138,7 +154,7 @@ bool VcpuRunner::handle_exit() {
 void VcpuRunner::handle_io(kvm_run& run) {
   auto* base = reinterpret_cast<std::uint8_t*>(&run) + run.io.data_offset;
   const bool write = run.io.direction == KVM_EXIT_IO_OUT;
-  ++port_accesses_[run.io.port];
+  count(port_accesses_[run.io.port]);
   // String I/O (rep outsb and friends) arrives as `count` accesses in a row.
   for (std::uint32_t i = 0; i < run.io.count; ++i) {
     std::span<std::uint8_t> data(base + i * run.io.size, run.io.size);

@@ -23,6 +23,9 @@ class RunControl {
   // First caller wins; `report` is printed after the guest's output is flushed.
   virtual void request_stop(int status, std::string report) = 0;
   virtual bool stopping() const = 0;
+  virtual bool paused() const = 0;
+  // Blocks the calling vCPU thread while the machine is paused and not stopping.
+  virtual void wait_while_paused() = 0;
 };
 
 class VcpuRunner {
@@ -44,12 +47,16 @@ class VcpuRunner {
 
   std::uint64_t exits() const { return exits_.load(std::memory_order_relaxed); }
 
-  // Read after join(): written by the vCPU thread alone, so counting costs no
-  // atomic and no lock on the exit path.
+  // Written by the vCPU thread alone, with relaxed load-and-store (plain moves on
+  // x86: no lock prefix, no fence), and readable from any thread at any time.
   static constexpr std::size_t kExitReasons = 64;
-  const std::array<std::uint64_t, kExitReasons>& exits_by_reason() const { return exits_by_reason_; }
   static constexpr std::size_t kPorts = 65536;
-  std::span<const std::uint64_t> port_accesses() const { return {port_accesses_.get(), kPorts}; }
+  std::uint64_t exits_by_reason(std::size_t reason) const {
+    return exits_by_reason_[reason].load(std::memory_order_relaxed);
+  }
+  std::uint64_t port_accesses(std::size_t port) const {
+    return port_accesses_[port].load(std::memory_order_relaxed);
+  }
 
  private:
   void loop();
@@ -66,14 +73,16 @@ class VcpuRunner {
   RunControl& control_;
   std::thread thread_;
   std::atomic<std::uint64_t> exits_{0};
-  std::array<std::uint64_t, kExitReasons> exits_by_reason_{};
+  std::array<std::atomic<std::uint64_t>, kExitReasons> exits_by_reason_{};
   // 512 KiB from calloc, which maps fresh zero pages for a block this large:
   // only the pages of ports in use are ever touched.
   struct FreeDeleter {
-    void operator()(std::uint64_t* block) const { std::free(block); }
+    void operator()(std::atomic<std::uint64_t>* block) const { std::free(block); }
   };
-  std::unique_ptr<std::uint64_t[], FreeDeleter> port_accesses_{
-      static_cast<std::uint64_t*>(std::calloc(kPorts, sizeof(std::uint64_t)))};
+  static_assert(sizeof(std::atomic<std::uint64_t>) == sizeof(std::uint64_t) &&
+                std::atomic<std::uint64_t>::is_always_lock_free);
+  std::unique_ptr<std::atomic<std::uint64_t>[], FreeDeleter> port_accesses_{
+      static_cast<std::atomic<std::uint64_t>*>(std::calloc(kPorts, sizeof(std::uint64_t)))};
   unsigned unclaimed_logged_ = 0;
 };
 

@@ -17,6 +17,7 @@
 #include "vmm/FileUtil.h"
 #include "vmm/Machine.h"
 #include "vmm/Platform.h"
+#include "vmm/control/ControlClient.h"
 
 namespace {
 
@@ -37,6 +38,7 @@ struct RunOptions {
   std::string pit;
   std::string inject;
   std::string stats;
+  std::string control;
   bool print_routing = false;
 };
 
@@ -105,6 +107,7 @@ int run_vm(const RunOptions& options) {
   if (options.pit == "user") config.pit.backend = PitConfig::Backend::User;
   if (options.pit == "kvm") config.pit.backend = PitConfig::Backend::Kvm;
 
+  if (!options.control.empty()) config.control = std::filesystem::absolute(options.control);
   if (!options.inject.empty()) {
     const auto bytes = read_input_file(options.inject, "injection timeline", kMaxConfigBytes);
     auto events = parse_inject_file(std::string(bytes.begin(), bytes.end()), options.inject, config.irq_lines);
@@ -133,8 +136,47 @@ int run_vm(const RunOptions& options) {
   }
   Machine machine(config, kernel);
   const int status = machine.run();
-  if (stats_file) std::fputs(machine.stats_json().c_str(), stats_file.get());
+  if (stats_file) {
+    auto stats = machine.stats();
+    stats["exit_status"] = status;
+    std::fputs((stats.dump(2) + "\n").c_str(), stats_file.get());
+  }
   return status;
+}
+
+struct ClientOptions {
+  std::string control;
+  std::string line;
+  std::uint64_t count = 1;
+  std::uint64_t interval_us = 0;
+  std::string command;
+  bool json = false;
+};
+
+// Prints the answer as JSON or for a person; exit 0 when the VM said ok.
+int report(const nlohmann::json& answer, bool json) {
+  if (json) {
+    std::printf("%s\n", answer.dump().c_str());
+  } else if (!answer.value("ok", false)) {
+    std::fprintf(stderr, "vmm: the VM refused: %s\n", answer.value("error", std::string("?")).c_str());
+  } else if (answer.contains("stats")) {
+    std::printf("%s\n", answer["stats"].dump(2).c_str());
+  } else if (answer.contains("scheduled")) {
+    std::printf("scheduled %llu injection(s)\n", static_cast<unsigned long long>(answer["scheduled"].get<std::uint64_t>()));
+  } else {
+    std::printf("ok\n");
+  }
+  return answer.value("ok", false) ? 0 : 1;
+}
+
+int run_inject(const ClientOptions& options) {
+  nlohmann::json request = {{"cmd", "inject"}, {"line", options.line}, {"count", options.count},
+                            {"interval_us", options.interval_us}};
+  return report(control_request(options.control, request), options.json);
+}
+
+int run_ctl(const ClientOptions& options) {
+  return report(control_request(options.control, {{"cmd", options.command}}), options.json);
 }
 
 }  // namespace
@@ -156,7 +198,22 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"user", "kvm"}));
   run->add_option("--inject", options.inject, "Injection timeline (JSON), added to the config's");
   run->add_option("--stats", options.stats, "Write the run's counters as JSON to this file at exit");
+  run->add_option("--control", options.control, "Listen for control requests on this Unix socket");
   run->add_flag("--print-routing", options.print_routing, "Print the GSI routing table and exit");
+
+  ClientOptions client;
+  auto* inject = app.add_subcommand("inject", "Inject interrupts into a running VM through its control socket");
+  inject->add_option("--control", client.control, "The VM's control socket")->required();
+  inject->add_option("--line", client.line, "Line name or GSI")->required();
+  inject->add_option("--count", client.count, "How many (default 1)");
+  inject->add_option("--interval-us", client.interval_us, "Microseconds between them");
+  inject->add_flag("--json", client.json, "Print the VM's JSON answer");
+  auto* ctl = app.add_subcommand("ctl", "Query or steer a running VM through its control socket");
+  ctl->add_option("--control", client.control, "The VM's control socket")->required();
+  ctl->add_option("command", client.command, "stats, pause, resume or stop")
+      ->required()
+      ->check(CLI::IsMember({"stats", "pause", "resume", "stop"}));
+  ctl->add_flag("--json", client.json, "Print the VM's JSON answer");
 
   auto is_command = [&](const char* name) {
     for (const CLI::App* command : app.get_subcommands([](CLI::App*) { return true; }))
@@ -164,7 +221,7 @@ int main(int argc, char** argv) {
     return false;
   };
   if (argc >= 2 && argv[1][0] != '-' && !is_command(argv[1])) {
-    std::fprintf(stderr, "vmm: unknown command \"%s\" (commands: run; see vmm --help)\n", argv[1]);
+    std::fprintf(stderr, "vmm: unknown command \"%s\" (commands: run, inject, ctl; see vmm --help)\n", argv[1]);
     return exit_status::kInputError;
   }
   try {
@@ -174,11 +231,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "vmm: %s (see vmm %s--help)\n", e.what(), app.got_subcommand("run") ? "run " : "");
+    std::fprintf(stderr, "vmm: %s (see vmm %s--help)\n", e.what(), app.get_subcommands().empty() ? "" : (app.get_subcommands().front()->get_name() + " ").c_str());
     return exit_status::kInputError;
   }
 
   try {
+    if (app.got_subcommand("inject")) return run_inject(client);
+    if (app.got_subcommand("ctl")) return run_ctl(client);
     return run_vm(options);
   } catch (const InputError& e) {
     std::fprintf(stderr, "vmm: %s\n", e.what());
