@@ -31,6 +31,13 @@ std::size_t Uart16550::rx_trigger_level() const {
 
 std::size_t Uart16550::rx_room() const {
   std::lock_guard lock(mutex_);
+  return line_room();
+}
+
+std::size_t Uart16550::line_room() const {
+  // In loopback the receiver listens to the transmitter, not the line: input
+  // from the host waits until the guest leaves loopback.
+  if (regs_.mcr & kMcrLoop) return 0;
   return fifo_capacity() - std::min(fifo_capacity(), rx_fifo_.size());
 }
 
@@ -132,11 +139,9 @@ std::uint8_t Uart16550::read_register(std::uint8_t reg) {
     case Reg::Data: {
       if (dlab) return regs_.dll;
       if (rx_fifo_.empty()) return 0;
-      const bool was_full = rx_fifo_.size() >= fifo_capacity();
       const std::uint8_t byte = rx_fifo_.front();
       rx_fifo_.pop_front();
       if (rx_fifo_.empty()) regs_.lsr &= static_cast<std::uint8_t>(~kLsrDataReady);
-      if (was_full && on_rx_space_) on_rx_space_();
       return byte;
     }
     case Reg::IntEnable: return dlab ? regs_.dlm : regs_.ier;
@@ -209,19 +214,29 @@ void Uart16550::read(std::uint64_t offset, std::span<std::uint8_t> data) {
   std::fill(data.begin(), data.end(), 0xff);
   if (data.empty() || offset >= kPorts) return;
   std::lock_guard lock(mutex_);
+  const bool line_was_blocked = line_room() == 0;
   data[0] = read_register(static_cast<std::uint8_t>(offset));
-  update_irq();
+  after_access(line_was_blocked);
 }
 
 void Uart16550::write(std::uint64_t offset, std::span<const std::uint8_t> data) {
   if (data.empty() || offset >= kPorts) return;
   std::lock_guard lock(mutex_);
+  const bool line_was_blocked = line_room() == 0;
   write_register(static_cast<std::uint8_t>(offset), data[0]);
+  after_access(line_was_blocked);
+}
+
+void Uart16550::after_access(bool line_was_blocked) {
   update_irq();
+  // A full receiver was read, the FIFO was enabled or cleared, or loopback
+  // ended: input the host holds back can flow again.
+  if (line_was_blocked && line_room() > 0 && on_rx_space_) on_rx_space_();
 }
 
 void Uart16550::receive(std::span<const std::uint8_t> bytes) {
   std::lock_guard lock(mutex_);
+  if (regs_.mcr & kMcrLoop) return;  // the line is disconnected from the receiver in loopback
   for (std::uint8_t byte : bytes) push_rx(byte);
   update_irq();
 }

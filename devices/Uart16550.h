@@ -107,12 +107,14 @@ class Uart16550 final : public BusDevice {
   void write(std::uint64_t offset, std::span<const std::uint8_t> data) override;
 
   // Input from the host side. Bytes beyond the free room are an overrun, as on
-  // the wire; callers that must not lose input ask rx_room() first, and learn
-  // through the callback when a full receiver has room again.
+  // the wire, and in loopback the line is not connected at all; callers that
+  // must not lose input ask rx_room() (0 in loopback) first, and learn through
+  // the callback when it has room again.
   void receive(std::span<const std::uint8_t> bytes);
   std::size_t rx_room() const;
   // Called (with the device lock held: post work elsewhere, do not call back in)
-  // when the guest reads from a full receiver.
+  // when the receiver goes from no room for line input to some: the guest read
+  // a full FIFO, enabled or cleared the FIFO, or left loopback.
   void set_rx_space_callback(std::function<void()> callback);
 
   // The sink has room again: move waiting TX FIFO bytes on.
@@ -136,6 +138,8 @@ class Uart16550 final : public BusDevice {
   void set_modem_inputs(std::uint8_t inputs);
   std::uint8_t interrupt_id() const;
   std::size_t fifo_capacity() const;
+  std::size_t line_room() const;
+  void after_access(bool line_was_blocked);
   std::size_t rx_trigger_level() const;
   void update_irq();
 
