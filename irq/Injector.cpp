@@ -6,9 +6,27 @@
 
 namespace vmm {
 
+namespace {
+
+constexpr std::uint64_t kBucketNs = 100;
+constexpr std::size_t kBuckets = 100'000;  // up to 10 ms in 100 ns steps
+
+std::uint64_t percentile(const std::vector<std::uint32_t>& histogram, std::uint64_t samples, double fraction) {
+  const auto wanted = static_cast<std::uint64_t>(fraction * static_cast<double>(samples) + 0.5);
+  std::uint64_t seen = 0;
+  for (std::size_t bucket = 0; bucket < histogram.size(); ++bucket) {
+    seen += histogram[bucket];
+    if (seen >= std::max<std::uint64_t>(wanted, 1)) return bucket * kBucketNs;
+  }
+  return (histogram.size() - 1) * kBucketNs;
+}
+
+}  // namespace
+
 Injector::Injector(Clock& clock, std::vector<Line> lines) : clock_(clock) {
   for (auto& line : lines) {
-    LineState state{std::move(line), false, {}};
+    LineState state;
+    state.line = std::move(line);
     state.stats.name = state.line.name;
     state.stats.gsi = state.line.gsi;
     lines_.push_back(std::move(state));
@@ -65,6 +83,8 @@ void Injector::fire(Burst& burst) {
 
 void Injector::inject_once(LineState& state) {
   ++state.stats.injected;
+  ++state.outstanding;
+  state.last_injection_ns = clock_.now_ns();
   if (state.line.trigger == Trigger::Edge) {
     state.line.irq->pulse();
     return;
@@ -82,6 +102,14 @@ bool Injector::acknowledge(std::uint32_t gsi) {
   for (auto& state : lines_) {
     if (state.line.gsi != gsi) continue;
     ++state.stats.delivered;
+    if (state.outstanding == 1) {
+      const std::uint64_t latency = clock_.now_ns() - state.last_injection_ns;
+      if (state.latency_histogram.empty()) state.latency_histogram.assign(kBuckets, 0);
+      ++state.latency_histogram[std::min<std::uint64_t>(latency / kBucketNs, kBuckets - 1)];
+      ++state.stats.latency_samples;
+      state.stats.latency_max_ns = std::max(state.stats.latency_max_ns, latency);
+    }
+    if (state.outstanding > 0) --state.outstanding;
     if (state.line.trigger == Trigger::Level && state.asserted) {
       state.asserted = false;
       state.line.irq->lower();
@@ -97,6 +125,10 @@ std::vector<Injector::LineStats> Injector::stats() const {
   std::vector<LineStats> result;
   for (const auto& state : lines_) {
     LineStats stats = state.stats;
+    if (stats.latency_samples > 0) {
+      stats.latency_p50_ns = percentile(state.latency_histogram, stats.latency_samples, 0.50);
+      stats.latency_p99_ns = percentile(state.latency_histogram, stats.latency_samples, 0.99);
+    }
     if (state.line.trigger == Trigger::Edge && stats.injected > stats.delivered)
       stats.coalesced = stats.injected - stats.delivered;
     result.push_back(stats);

@@ -41,6 +41,13 @@ class Injector {
     std::uint64_t delivered = 0;  // acknowledged by the guest
     std::uint64_t coalesced = 0;  // level lines: injected while still asserted
     std::uint64_t pending = 0;    // scheduled, not fired yet
+    // Injection to acknowledgement, for acknowledgements that answer a single
+    // outstanding injection (so the pairing is unambiguous): host eventfd write
+    // to the guest handler's port write, in nanoseconds.
+    std::uint64_t latency_samples = 0;
+    std::uint64_t latency_p50_ns = 0;
+    std::uint64_t latency_p99_ns = 0;
+    std::uint64_t latency_max_ns = 0;
   };
 
   Injector(Clock& clock, std::vector<Line> lines);
@@ -72,6 +79,9 @@ class Injector {
     Line line;
     bool asserted = false;
     LineStats stats;
+    std::uint64_t last_injection_ns = 0;
+    std::uint64_t outstanding = 0;  // injected and not yet acknowledged
+    std::vector<std::uint32_t> latency_histogram;  // 100 ns buckets, last one open-ended
   };
 
   void fire(Burst& burst);

@@ -273,7 +273,9 @@ nlohmann::json Machine::stats() const {
   nlohmann::json lines = nlohmann::json::array();
   for (const auto& line : injector_->stats())
     lines.push_back({{"name", line.name}, {"gsi", line.gsi}, {"injected", line.injected},
-                     {"delivered", line.delivered}, {"coalesced", line.coalesced}, {"pending", line.pending}});
+                     {"delivered", line.delivered}, {"coalesced", line.coalesced}, {"pending", line.pending},
+                     {"latency_ns", {{"samples", line.latency_samples}, {"p50", line.latency_p50_ns},
+                                     {"p99", line.latency_p99_ns}, {"max", line.latency_max_ns}}}});
   stats["lines"] = lines;
   stats["stray_acknowledgements"] = injector_->stray_acknowledgements();
 
