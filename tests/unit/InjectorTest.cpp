@@ -63,6 +63,21 @@ TEST_F(InjectorTest, LevelLineStaysUpUntilAcknowledgedAndCoalescesMeanwhile) {
   EXPECT_EQ(stats.coalesced, 2u);
 }
 
+TEST_F(InjectorTest, LatencyFromInjectionToAcknowledgement) {
+  for (int i = 0; i < 100; ++i) {
+    injector.schedule("nic", 1, 0, clock.now_ns());
+    clock.advance(0);
+    clock.advance(i < 98 ? 20'000 : 900'000);  // 20 us, and two slow ones
+    injector.acknowledge(5);
+  }
+  const auto stats = injector.stats()[0];
+  EXPECT_EQ(stats.latency_samples, 100u);
+  EXPECT_EQ(stats.latency_p50_ns, 20'000u);
+  EXPECT_EQ(stats.latency_p99_ns, 900'000u);
+  EXPECT_EQ(stats.latency_max_ns, 900'000u);
+  EXPECT_EQ(stats.coalesced, 0u);
+}
+
 TEST_F(InjectorTest, StrayAcknowledgementsAreCountedApart) {
   EXPECT_FALSE(injector.acknowledge(9));
   EXPECT_EQ(injector.stray_acknowledgements(), 1u);
