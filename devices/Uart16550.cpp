@@ -73,7 +73,13 @@ void Uart16550::push_rx(std::uint8_t byte) {
 
 void Uart16550::transmit(std::uint8_t byte) {
   if (regs_.mcr & kMcrLoop) {
+    // The transmitter still runs in loopback: the byte goes round to the
+    // receiver, and THR is empty again unless bytes for the line still wait.
     push_rx(byte);
+    if (tx_fifo_.empty()) {
+      regs_.lsr |= kLsrThrEmpty | kLsrTxEmpty;
+      regs_.thr_interrupt = true;
+    }
     return;
   }
   if (tx_fifo_.size() < fifo_capacity()) tx_fifo_.push_back(byte);  // a full FIFO loses the byte, as the chip does
@@ -196,6 +202,9 @@ void Uart16550::write_register(std::uint8_t reg, std::uint8_t value) {
         regs_.lsr &= static_cast<std::uint8_t>(~(kLsrDataReady | kLsrFifoError));
       }
       if (enable != was_enabled || (value & kFcrClearTx)) {
+        // THR empties (if it was not already): THRE becomes pending. Changing
+        // FCR0 makes the first transmitter interrupt immediate, per the datasheet.
+        if (!tx_fifo_.empty() || enable != was_enabled) regs_.thr_interrupt = true;
         tx_fifo_.clear();
         regs_.lsr |= kLsrThrEmpty | kLsrTxEmpty;
       }
