@@ -29,7 +29,7 @@ std::map<std::string, std::string> report(const std::string& output) {
       std::size_t end = line.find(' ', start);
       const std::string token = line.substr(start, end == std::string::npos ? std::string::npos : end - start);
       const std::string key = token.substr(0, token.find('='));
-      if (!kMeasurements.count(key)) facts += token + " ";
+      if (key != "probe" && !kMeasurements.count(key)) facts += token + " ";
       start = end == std::string::npos ? 0 : end + 1;
     }
     probes[probe] = facts;
