@@ -243,6 +243,14 @@ void Uart16550::after_access(bool line_was_blocked) {
   if (line_was_blocked && line_room() > 0 && on_rx_space_) on_rx_space_();
 }
 
+std::size_t Uart16550::receive_some(std::span<const std::uint8_t> bytes) {
+  std::lock_guard lock(mutex_);
+  const std::size_t taken = std::min(line_room(), bytes.size());
+  for (std::size_t i = 0; i < taken; ++i) push_rx(bytes[i]);
+  if (taken > 0) update_irq();
+  return taken;
+}
+
 void Uart16550::receive(std::span<const std::uint8_t> bytes) {
   std::lock_guard lock(mutex_);
   if (regs_.mcr & kMcrLoop) return;  // the line is disconnected from the receiver in loopback

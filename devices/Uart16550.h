@@ -112,6 +112,10 @@ class Uart16550 final : public BusDevice {
   // the callback when it has room again.
   void receive(std::span<const std::uint8_t> bytes);
   std::size_t rx_room() const;
+  // Takes as many bytes as there is room for, in one step, and says how many.
+  // When it takes fewer than offered the receiver is full (or in loopback), so
+  // the space callback will come.
+  std::size_t receive_some(std::span<const std::uint8_t> bytes);
   // Called (with the device lock held: post work elsewhere, do not call back in)
   // when the receiver goes from no room for line input to some: the guest read
   // a full FIFO, enabled or cleared the FIFO, or left loopback.

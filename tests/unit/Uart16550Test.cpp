@@ -214,6 +214,18 @@ TEST_F(Uart16550Test, ReadingAFullReceiverCallsTheSpaceCallback) {
   EXPECT_EQ(calls, 1);
 }
 
+TEST_F(Uart16550Test, ReceiveSomeTakesOnlyWhatFitsAndNothingInLoopback) {
+  out(FCR, 0x01);
+  const std::string text(20, 'r');
+  const std::span bytes(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+  EXPECT_EQ(uart.receive_some(bytes), 16u);
+  EXPECT_EQ(in(LSR) & 0x02, 0x00) << "taking only what fits is no overrun";
+  EXPECT_EQ(uart.receive_some(bytes), 0u);
+  for (int i = 0; i < 16; ++i) in(RBR);
+  out(MCR, 0x10);
+  EXPECT_EQ(uart.receive_some(bytes), 0u);
+}
+
 TEST_F(Uart16550Test, NonFifoModeHoldsOneByte) {
   EXPECT_EQ(uart.rx_room(), 1u);
   receive("ab");

@@ -42,9 +42,10 @@ void SerialBackend::offer_input(std::span<const std::uint8_t> bytes) {
 
 void SerialBackend::feed_uart() {
   if (pending_input_.empty() || uart_ == nullptr) return;
-  const std::size_t taken = std::min(uart_->rx_room(), pending_input_.size());
+  // One step under the UART's lock: checking room and then receiving could miss
+  // the guest's reads in between and wait for a callback that never comes.
+  const std::size_t taken = uart_->receive_some(pending_input_);
   if (taken == 0) return;  // the UART calls back when the guest makes room
-  uart_->receive(std::span(pending_input_.data(), taken));
   pending_input_.erase(pending_input_.begin(), pending_input_.begin() + static_cast<std::ptrdiff_t>(taken));
   if (pending_input_.empty()) on_input_consumed();
 }
