@@ -44,7 +44,8 @@ bool periodic(std::uint8_t mode) { return mode == 2 || mode == 3; }
 
 }  // namespace
 
-Pit8254::Pit8254(Clock& clock, IrqLine& irq0) : clock_(clock), irq0_(irq0) {
+Pit8254::Pit8254(Clock& clock, IrqLine& irq0, Irq0Delivery delivery)
+    : clock_(clock), irq0_(irq0), delivery_(delivery) {
   irq0_timer_ = clock_.make_timer([this] { on_irq0_deadline(); });
   // Counters 0 and 1 have their gates tied high on a PC; counter 2's gate comes
   // from port 0x61, which powers up with bit 0 clear.
@@ -158,6 +159,7 @@ void Pit8254::write_control(std::uint8_t value, std::uint64_t now) {
     latch_count(counter, now);
     return;
   }
+  if (select == 0) irq0_owed_ = 0;  // reprogrammed: ticks of the old setting are not owed
   counter.mode_bits = (value >> kModeShift) & 7;
   counter.mode = counter.mode_bits > 5 ? counter.mode_bits - 4 : counter.mode_bits;
   counter.bcd = value & kBcd;
@@ -306,16 +308,48 @@ void Pit8254::on_irq0_deadline() {
     return;
   }
   Counter& counter = counters_[0];
+  std::uint64_t edges = 1;
   if (periodic(counter.mode) && counter.load_ns <= irq0_next_edge_ns_) {
     const std::uint64_t count = counter.count;
     const std::uint64_t due = elapsed_ticks(counter, irq0_next_edge_ns_) / count;
     const std::uint64_t passed = elapsed_ticks(counter, now) / count;
-    if (passed > due) stats_.missed_edges += passed - due;
+    if (passed > due) {
+      stats_.missed_edges += passed - due;
+      edges += passed - due;
+    }
   }
-  irq0_.pulse();
-  ++stats_.irq_edges;
+  deliver_irq0_edges(edges);
   irq0_next_edge_ns_ = 0;
   reschedule_irq0(now);
+}
+
+void Pit8254::deliver_irq0_edges(std::uint64_t edges) {
+  if (delivery_ == Irq0Delivery::Pulse) {
+    irq0_.pulse();
+    ++stats_.irq_edges;
+    return;
+  }
+  if (!irq0_in_service_) {
+    irq0_in_service_ = true;
+    irq0_.raise();
+    ++stats_.irq_edges;
+    --edges;
+  }
+  const std::uint64_t kept = std::min(edges, kMaxReinjected - std::min(irq0_owed_, kMaxReinjected));
+  irq0_owed_ += kept;
+  stats_.dropped_reinjects += edges - kept;
+}
+
+void Pit8254::irq0_acknowledged() {
+  std::lock_guard lock(mutex_);
+  if (delivery_ != Irq0Delivery::Reinject || !irq0_in_service_) return;
+  irq0_.lower();
+  irq0_in_service_ = false;
+  if (irq0_owed_ == 0) return;
+  --irq0_owed_;
+  irq0_in_service_ = true;
+  irq0_.raise();
+  ++stats_.irq_edges;
 }
 
 void SystemControlPort::read(std::uint64_t, std::span<std::uint8_t> data) {

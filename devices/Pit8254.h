@@ -19,6 +19,13 @@
 //   ignored      the gates of counters 0 and 1 (wired high on a PC).
 // Counters are computed from the injected clock at read time; a host timer is
 // armed only for counter 0's next OUT rising edge, at an absolute deadline.
+//
+// IRQ0 delivery has two policies. Pulse: one edge per OUT rising edge; edges
+// that fall due while the host timer is late collapse into one, as they would
+// in the PIC's IRR. Reinject (when the machine can tell us the guest's EOI, as
+// KVM's in-kernel PIT does): IRQ0 is raised and held until the EOI; edges due
+// meanwhile are counted and delivered one per EOI, so a late host wakeup delays
+// ticks but never loses them (at most kMaxReinjected are kept).
 
 #include <atomic>
 #include <cstdint>
@@ -45,7 +52,13 @@ class Pit8254 final : public BusDevice {
     Control = 3,   // w-  control word, counter latch and read-back commands
   };
 
-  Pit8254(Clock& clock, IrqLine& irq0);
+  enum class Irq0Delivery { Pulse, Reinject };
+  static constexpr std::uint64_t kMaxReinjected = 1000;
+
+  Pit8254(Clock& clock, IrqLine& irq0, Irq0Delivery delivery = Irq0Delivery::Pulse);
+
+  // Reinject: the guest acknowledged IRQ0 (its EOI reached the interrupt controller).
+  void irq0_acknowledged();
   ~Pit8254() override;
 
   void read(std::uint64_t offset, std::span<std::uint8_t> data) override;
@@ -63,7 +76,8 @@ class Pit8254 final : public BusDevice {
   // while an earlier one was still being delivered (the host timer fired late).
   struct Stats {
     std::uint64_t irq_edges = 0;
-    std::uint64_t missed_edges = 0;
+    std::uint64_t missed_edges = 0;      // Pulse: lost; Reinject: delivered late
+    std::uint64_t dropped_reinjects = 0; // Reinject: beyond kMaxReinjected
   };
   Stats stats() const;
 
@@ -104,13 +118,17 @@ class Pit8254 final : public BusDevice {
 
   void reschedule_irq0(std::uint64_t now);
   void on_irq0_deadline();
+  void deliver_irq0_edges(std::uint64_t edges);
 
   mutable std::mutex mutex_;  // the device lock: vCPU threads and the event loop
   Clock& clock_;
   IrqLine& irq0_;
   std::unique_ptr<DeadlineTimer> irq0_timer_;
   Counter counters_[3];
+  Irq0Delivery delivery_;
   std::uint64_t irq0_next_edge_ns_ = 0;  // the edge the armed timer is for; 0 when disarmed
+  bool irq0_in_service_ = false;         // Reinject: raised, waiting for the EOI
+  std::uint64_t irq0_owed_ = 0;          // Reinject: edges due while in service
   Stats stats_;
 };
 

@@ -60,7 +60,12 @@ void ResampledIrqfdLine::wait_for_resample() {
                             [this](const boost::system::error_code& error, std::size_t) {
                               if (error) return;  // closed: the line is going away
                               resamples_.fetch_add(1, std::memory_order_relaxed);
-                              if (level_.load(std::memory_order_acquire)) trigger();
+                              const std::uint64_t before = assertions_.load(std::memory_order_relaxed);
+                              if (on_resample_) on_resample_();
+                              // Still asserted and not raised again by the callback: come back.
+                              if (level_.load(std::memory_order_acquire) &&
+                                  assertions_.load(std::memory_order_relaxed) == before)
+                                trigger();
                               wait_for_resample();
                             });
 }

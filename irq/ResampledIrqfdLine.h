@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <cstdint>
+#include <functional>
 
 #include "irq/IrqLine.h"
 #include "irq/UniqueFd.h"
@@ -25,6 +26,10 @@ class ResampledIrqfdLine final : public IrqLine {
   ResampledIrqfdLine& operator=(const ResampledIrqfdLine&) = delete;
 
   void set_level(bool asserted) override;
+
+  // Called on the event loop at every resample (the guest's EOI), before the
+  // line decides to come back: the device may lower or re-raise it from here.
+  void set_resample_callback(std::function<void()> callback) { on_resample_ = std::move(callback); }
 
   std::uint32_t gsi() const { return gsi_; }
   std::uint64_t assertions() const { return assertions_.load(std::memory_order_relaxed); }
@@ -42,6 +47,7 @@ class ResampledIrqfdLine final : public IrqLine {
   std::atomic<bool> level_{false};
   std::atomic<std::uint64_t> assertions_{0};
   std::atomic<std::uint64_t> resamples_{0};
+  std::function<void()> on_resample_;
 };
 
 }  // namespace vmm

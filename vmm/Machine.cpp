@@ -115,8 +115,11 @@ void Machine::attach_devices() {
   i8042_ = std::make_unique<I8042>([this] { request_stop(exit_status::kSuccess, "guest reset the machine through the i8042"); });
 
   if (config_.pit.backend == PitConfig::Backend::User) {
-    pit_irq_ = std::make_unique<IrqfdLine>(vm_.fd(), kPitGsi);
-    pit_ = std::make_unique<Pit8254>(clock_, *pit_irq_);
+    // IRQ0 on a resampling irqfd, so the PIT hears the guest's EOI and can
+    // reinject ticks a late host wakeup would otherwise lose, as KVM's PIT does.
+    pit_irq_ = std::make_unique<ResampledIrqfdLine>(vm_.fd(), kPitGsi, io_);
+    pit_ = std::make_unique<Pit8254>(clock_, *pit_irq_, Pit8254::Irq0Delivery::Reinject);
+    pit_irq_->set_resample_callback([pit = pit_.get()] { pit->irq0_acknowledged(); });
     system_control_ = std::make_unique<SystemControlPort>(*pit_, clock_);
     io_bus_.add(kPitPort, Pit8254::kPorts, *pit_, "8254 PIT");
     io_bus_.add(kSystemControlPort, 1, *system_control_, "system control port B");
@@ -308,11 +311,15 @@ nlohmann::json Machine::stats() const {
   stats["unclaimed"] = {{"port_io", io_bus_.unclaimed_accesses()}, {"mmio", mmio_bus_.unclaimed_accesses()}};
 
   nlohmann::json interrupts = nlohmann::json::object();
-  if (pit_irq_) interrupts[std::to_string(pit_irq_->gsi())] = pit_irq_->edges();
+  if (pit_irq_) interrupts[std::to_string(pit_irq_->gsi())] = pit_irq_->assertions();
   interrupts[std::to_string(com1_irq_->gsi())] = com1_irq_->edges();
   for (const auto& line : injector_->stats()) interrupts[std::to_string(line.gsi)] = line.injected;
   stats["interrupts_by_gsi"] = interrupts;
-  if (pit_) stats["pit"] = {{"irq_edges", pit_->stats().irq_edges}, {"missed_edges", pit_->stats().missed_edges}};
+  if (pit_) {
+    const auto pit = pit_->stats();
+    stats["pit"] = {{"irq_edges", pit.irq_edges}, {"late_edges", pit.missed_edges},
+                    {"dropped_reinjects", pit.dropped_reinjects}};
+  }
   return stats;
 }
 

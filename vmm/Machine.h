@@ -80,7 +80,7 @@ class Machine final : public RunControl {
   GsiRoutingTable routing_;
   AsioClock clock_;
   std::unique_ptr<SerialBackend> serial_;
-  std::unique_ptr<IrqfdLine> pit_irq_;
+  std::unique_ptr<ResampledIrqfdLine> pit_irq_;
   std::unique_ptr<IrqfdLine> com1_irq_;
   std::unique_ptr<Pit8254> pit_;
   std::unique_ptr<SystemControlPort> system_control_;

@@ -63,6 +63,33 @@ TEST_F(Pit8254Test, PeriodicModesFireIrq0AtAbsoluteDeadlinesWithoutDrift) {
   }
 }
 
+TEST_F(Pit8254Test, LateHostTimerLosesEdgesInPulseModeButReinjectDeliversThemOnEoi) {
+  // A host that stalls for 10 periods: the timer fires once, late.
+  for (const auto delivery : {Pit8254::Irq0Delivery::Pulse, Pit8254::Irq0Delivery::Reinject}) {
+    FakeClock clock;
+    RecordingIrqLine irq;
+    Pit8254 pit(clock, irq, delivery);
+    const std::uint8_t program[] = {0x34, 0xa9, 0x04};  // mode 2, 1193: ~1 kHz
+    pit.write(3, std::span(program, 1));
+    pit.write(0, std::span(program + 1, 1));
+    pit.write(0, std::span(program + 2, 1));
+    const std::uint64_t period_ns = 1193 * kSecond / Pit8254::kInputHz + 1;
+    clock.jump_to(clock.now_ns() + 10 * period_ns + period_ns / 2);
+    if (delivery == Pit8254::Irq0Delivery::Pulse) {
+      EXPECT_EQ(irq.rising_edges, 1u);
+      EXPECT_EQ(pit.stats().missed_edges, 9u);
+      continue;
+    }
+    EXPECT_EQ(irq.rising_edges, 1u);
+    EXPECT_TRUE(irq.level) << "held until the guest's EOI";
+    for (int eoi = 0; eoi < 9; ++eoi) pit.irq0_acknowledged();
+    EXPECT_EQ(irq.rising_edges, 10u) << "every owed tick, one per EOI";
+    pit.irq0_acknowledged();
+    EXPECT_FALSE(irq.level);
+    EXPECT_EQ(pit.stats().irq_edges, 10u);
+  }
+}
+
 TEST_F(Pit8254Test, LiveCountDecrementsInMode2AndReloads) {
   out(0x43, 0x34);
   out(0x40, 100);
