@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -117,6 +118,23 @@ TEST(Serial, SocketBackendTakesAClientThatLeavesAndComesBack) {
   const auto result = vmm.get();
   ASSERT_EQ(result.exit_status, 0) << result.err;
   expect_echo(second, data);
+}
+
+TEST(Serial, CtrlAxQuitsFromATerminal) {
+  REQUIRE_KVM();
+  ASSERT_TRUE(have_program("script")) << "script(1) from bsdutils runs vmm on a pseudo-terminal";
+  // script(1) gives vmm a terminal (raw mode, escapes on); the keys arrive after boot.
+  const std::string command = "(sleep 2; printf '\\001x') | script -qfec \"" + std::string(VMM_BINARY) +
+                              " run --cmdline 'tasks=1 runtime_ms=0' --timeout 30s\" /dev/null 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << output;
+  EXPECT_NE(output.find("quit from the console (Ctrl-A x)"), std::string::npos) << output;
+  EXPECT_NE(output.find("boot kernel=vmm-guest"), std::string::npos) << output;
 }
 
 }  // namespace
