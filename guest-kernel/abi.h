@@ -47,3 +47,12 @@ extern struct vvar vvar;
 extern struct ustats ustats;
 extern uint8_t user_stacks[MAX_TASKS][USTACK_SIZE];
 void user_task_main(long id) __attribute__((noreturn));
+/* bench=serial: writes exactly `bytes` bytes of text lines, then exit(0). */
+void user_bench_serial_main(long bytes) __attribute__((noreturn));
+
+/* The payload of bench=serial: 64-byte lines, an 8-digit decimal line
+ * number, a space, BENCH_LINE_TEXT and a newline; the last line is cut to
+ * fit and still ends with a newline. */
+#define BENCH_LINE_LEN 64
+#define BENCH_LINE_TEXT "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01"
+#define BENCH_CHUNK 4096

@@ -14,6 +14,7 @@ struct num_opt {
 
 static const char *const uart_words[] = { "irq", "poll", NULL };
 static const char *const crash_words[] = { "none", "ud", "pf", "gp", "user", "triple", NULL };
+static const char *const bench_words[] = { "none", "pit", "serial", NULL };
 
 const char *uart_mode_name(enum uart_mode m)
 {
@@ -23,6 +24,11 @@ const char *uart_mode_name(enum uart_mode m)
 const char *crash_mode_name(enum crash_mode m)
 {
     return crash_words[m];
+}
+
+const char *bench_mode_name(enum bench_mode m)
+{
+    return bench_words[m];
 }
 
 void config_defaults(struct config *c)
@@ -35,6 +41,13 @@ void config_defaults(struct config *c)
     c->task_ms = 0;
     c->uart = UART_IRQ;
     c->crash = CRASH_NONE;
+    c->selftest = 0;
+    c->bench = BENCH_NONE;
+    c->bench_ms = 10000;
+    c->bench_bytes = 1048576;
+    c->tsc_khz = 0;
+    c->echo = 0;
+    c->echo_lines = 0;
 }
 
 static bool span_eq(const char *p, size_t n, const char *lit)
@@ -100,6 +113,12 @@ static bool apply(struct config *c, const char *k, size_t kn, const char *v, siz
         { "runtime_ms", &c->runtime_ms, 0, 1000000000 },
         { "progress_ms", &c->progress_ms, 0, 1000000000 },
         { "task_ms", &c->task_ms, 0, 1000000000 },
+        { "selftest", &c->selftest, 0, 1 },
+        { "bench_ms", &c->bench_ms, 1, 1000000000 },
+        { "bench_bytes", &c->bench_bytes, 0, 0xFFFFFFFF },
+        { "tsc_khz", &c->tsc_khz, 0, 100000000 },
+        { "echo", &c->echo, 0, 0xFFFFFFFF },
+        { "echo_lines", &c->echo_lines, 0, 1 },
     };
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
         if (!span_eq(k, kn, nums[i].key))
@@ -123,6 +142,12 @@ static bool apply(struct config *c, const char *k, size_t kn, const char *v, siz
         if ((w = match_word(v, vn, crash_words)) < 0)
             return parse_error(k, kn, v, vn, "unknown_value");
         c->crash = (enum crash_mode)w;
+        return true;
+    }
+    if (span_eq(k, kn, "bench")) {
+        if ((w = match_word(v, vn, bench_words)) < 0)
+            return parse_error(k, kn, v, vn, "unknown_value");
+        c->bench = (enum bench_mode)w;
         return true;
     }
     char kb[MAX_TOKEN + 1];
@@ -153,13 +178,33 @@ bool config_parse(struct config *c, const char *s)
             return false;
     }
 
-    /* The slice must be at least one tick at the chosen rate. */
+    /* selftest, bench and echo replace the tasks; at most one of them. */
+    c->mode = MODE_TASKS;
+    if (c->selftest)
+        c->mode = MODE_SELFTEST;
+    if (c->bench != BENCH_NONE) {
+        if (c->mode != MODE_TASKS) {
+            kprintf("error option=bench value=%s reason=conflict\n", bench_mode_name(c->bench));
+            return false;
+        }
+        c->mode = c->bench == BENCH_PIT ? MODE_BENCH_PIT : MODE_BENCH_SERIAL;
+    }
+    if (c->echo) {
+        if (c->mode != MODE_TASKS) {
+            kprintf("error option=echo value=%u reason=conflict\n", c->echo);
+            return false;
+        }
+        c->mode = MODE_ECHO;
+    }
+
+    /* The slice must be at least one tick at the chosen rate (only where
+     * there are tasks to slice). */
     uint64_t q = (uint64_t)c->quantum_ms * c->hz;
-    if (q < 1000) {
+    if (q < 1000 && c->mode == MODE_TASKS) {
         kprintf("error option=quantum_ms value=%u reason=below_tick\n", c->quantum_ms);
         return false;
     }
-    c->quantum_ticks = (uint32_t)((q + 500) / 1000);
+    c->quantum_ticks = q < 1000 ? 1 : (uint32_t)((q + 500) / 1000);
     uint64_t r = (uint64_t)c->runtime_ms * c->hz;
     c->runtime_ticks = (r + 500) / 1000;
     if (c->runtime_ms && !c->runtime_ticks)
@@ -170,7 +215,25 @@ bool config_parse(struct config *c, const char *s)
 void config_print(const struct config *c)
 {
     kprintf("config tasks=%u quantum_ms=%u hz=%u runtime_ms=%u progress_ms=%u task_ms=%u "
-            "uart=%s crash=%s\n",
+            "uart=%s crash=%s",
             c->tasks, c->quantum_ms, c->hz, c->runtime_ms, c->progress_ms, c->task_ms,
             uart_mode_name(c->uart), crash_mode_name(c->crash));
+    /* Mode keys only for the special modes, so the default line is as before. */
+    switch (c->mode) {
+    case MODE_SELFTEST:
+        kprintf(" selftest=1\n");
+        break;
+    case MODE_BENCH_PIT:
+        kprintf(" bench=pit bench_ms=%u tsc_khz=%u\n", c->bench_ms, c->tsc_khz);
+        break;
+    case MODE_BENCH_SERIAL:
+        kprintf(" bench=serial bench_bytes=%u\n", c->bench_bytes);
+        break;
+    case MODE_ECHO:
+        kprintf(" echo=%u echo_lines=%u\n", c->echo, c->echo_lines);
+        break;
+    default:
+        kprintf("\n");
+        break;
+    }
 }

@@ -83,8 +83,7 @@ static void ring_wait_for_space(void)
 void console_write(const char *s, size_t n, bool may_sleep)
 {
     if (!use_ring) {
-        while (n--)
-            uart_putc_poll(*s++);
+        uart_write_poll(s, n);
         return;
     }
     while (n) {
@@ -98,32 +97,75 @@ void console_write(const char *s, size_t n, bool may_sleep)
                 ring_poll_one();
             continue;
         }
-        ring[ring_head++ % RING_SIZE] = *s++;
-        n--;
+        /* As much as fits before the wrap, in one copy: ring-0 code is
+         * slow here, a byte loop costs several instructions per byte. */
+        uint32_t off = ring_head % RING_SIZE;
+        size_t chunk = RING_SIZE - ring_used();
+        if (chunk > RING_SIZE - off)
+            chunk = RING_SIZE - off;
+        if (chunk > n)
+            chunk = n;
+        memcpy(ring + off, s, chunk);
+        ring_head += (uint32_t)chunk;
+        s += chunk;
+        n -= chunk;
     }
     tx_kick();
 }
 
-/* IRQ4. Bounded so a misbehaving UART model cannot keep us in ring 0. */
+/* THRE: the FIFO is empty, so it takes FIFO_SIZE bytes. */
+static void tx_refill(void)
+{
+    uint32_t n = ring_used() < FIFO_SIZE ? ring_used() : FIFO_SIZE;
+    while (n) {
+        uint32_t off = ring_tail % RING_SIZE;
+        uint32_t chunk = RING_SIZE - off < n ? RING_SIZE - off : n;
+        uart_write_thr_burst(ring + off, chunk);
+        ring_tail += chunk;
+        n -= chunk;
+    }
+    if (!ring_used() && tx_irq_on) {
+        tx_irq_on = false;
+        uart_set_tx_irq(false);
+    }
+}
+
+void (*console_rx_hook)(uint8_t iir);
+
+/* IRQ4. Loops while IIR reports a cause, as Linux's 8250 handler does:
+ * a UART that empties its FIFO at once (a VMM's) raises THRE again right
+ * after a refill, and one interrupt then moves several FIFO loads; an
+ * edge-triggered 8259 also only sees a new interrupt if the line has
+ * dropped in between. Bounded so a misbehaving UART model cannot keep us in
+ * ring 0: 4 rounds (64 bytes) for transmit only, 32 with the receiver on
+ * (echo mode), which then makes sure the line shows a fresh edge. */
 void console_irq(void)
 {
-    for (int round = 0; round < 4; round++) {
+    int rounds = console_rx_hook ? 32 : 4;
+    for (int round = 0; round < rounds; round++) {
         uint8_t iir = uart_read_iir();
         if (iir & 0x01) /* no interrupt pending */
             return;
-        if ((iir & 0x0E) != 0x02) {
+        switch (iir & 0x0E) {
+        case 0x02:
+            tx_refill();
+            break;
+        case 0x06: /* receiver line status */
+        case 0x04: /* received data available */
+        case 0x0C: /* character timeout */
+            if (console_rx_hook) {
+                console_rx_hook(iir);
+                break;
+            }
             uart_ack_other(iir);
-            continue;
+            break;
+        default:
+            uart_ack_other(iir);
+            break;
         }
-        /* THRE: the FIFO is empty, so it takes FIFO_SIZE bytes. */
-        for (int i = 0; i < FIFO_SIZE && ring_used(); i++)
-            uart_write_thr(ring[ring_tail++ % RING_SIZE]);
-        if (!ring_used() && tx_irq_on) {
-            tx_irq_on = false;
-            uart_set_tx_irq(false);
-        }
-        return; /* the bytes just written make THRE false: no need to re-read IIR */
     }
+    if (console_rx_hook)
+        uart_pulse_ier();
 }
 
 /* Drains everything by polling and stays in poll mode. Only for the way
@@ -149,7 +191,7 @@ uint64_t console_stalls(void)
     return stalls;
 }
 
-/* ---- kprintf: %s %c %d %u %x with optional l, and %% ---------------- */
+/* ---- kprintf: %s %c %d %u %x with optional 0-padding, width and l, %% -- */
 
 /* Big enough for the boot line with a full 511-byte command line. */
 struct outbuf {
@@ -166,7 +208,7 @@ static void put(struct outbuf *o, char c)
         o->truncated = true;
 }
 
-static void put_u64(struct outbuf *o, uint64_t v, unsigned base)
+static void put_u64(struct outbuf *o, uint64_t v, unsigned base, int width, char pad)
 {
     char tmp[20];
     int i = 0;
@@ -174,25 +216,33 @@ static void put_u64(struct outbuf *o, uint64_t v, unsigned base)
         tmp[i++] = "0123456789abcdef"[v % base];
         v /= base;
     } while (v);
+    for (int w = i; w < width; w++)
+        put(o, pad);
     while (i)
         put(o, tmp[--i]);
 }
 
-int kprintf(const char *fmt, ...)
+int kvprintf(const char *fmt, va_list ap)
 {
     struct outbuf o;
-    va_list ap;
 
     o.n = 0;
     o.truncated = false;
-    va_start(ap, fmt);
     for (; *fmt; fmt++) {
         if (*fmt != '%') {
             put(&o, *fmt);
             continue;
         }
         bool is_long = false;
+        char pad = ' ';
+        int width = 0;
         fmt++;
+        if (*fmt == '0') {
+            pad = '0';
+            fmt++;
+        }
+        while (*fmt >= '0' && *fmt <= '9')
+            width = width * 10 + (*fmt++ - '0');
         if (*fmt == 'l') {
             is_long = true;
             fmt++;
@@ -211,17 +261,19 @@ int kprintf(const char *fmt, ...)
             int64_t v = is_long ? va_arg(ap, long) : va_arg(ap, int);
             if (v < 0) {
                 put(&o, '-');
-                put_u64(&o, -(uint64_t)v, 10);
+                put_u64(&o, -(uint64_t)v, 10, width - 1, pad);
             } else {
-                put_u64(&o, (uint64_t)v, 10);
+                put_u64(&o, (uint64_t)v, 10, width, pad);
             }
             break;
         }
         case 'u':
-            put_u64(&o, is_long ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 10);
+            put_u64(&o, is_long ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 10, width,
+                    pad);
             break;
         case 'x':
-            put_u64(&o, is_long ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 16);
+            put_u64(&o, is_long ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 16, width,
+                    pad);
             break;
         case '%':
             put(&o, '%');
@@ -235,10 +287,18 @@ int kprintf(const char *fmt, ...)
             break;
         }
     }
-    va_end(ap);
     /* A cut line must still end the line, or the next one is garbled. */
     if (o.truncated)
         o.buf[o.n - 1] = '\n';
     console_write(o.buf, o.n, false);
     return (int)o.n;
+}
+
+int kprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = kvprintf(fmt, ap);
+    va_end(ap);
+    return n;
 }

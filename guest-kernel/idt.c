@@ -47,6 +47,12 @@ void idt_init(void)
     __asm__ volatile("lidt %0" : : "m"(p));
 }
 
+/* Points a vector at another entry stub (bench=pit: irq0_tsc_entry). */
+void idt_set_handler(unsigned vector, void (*entry)(void))
+{
+    set_gate(vector, (uint64_t)entry, idt[vector].type_attr, idt[vector].ist);
+}
+
 /* For crash=triple: with a zero-limit IDT no exception can be delivered,
  * so the next fault escalates to a triple fault and the VM shuts down. */
 void idt_load_empty(void)

@@ -2,6 +2,7 @@
  * guest kernel. Everything here is freestanding: no libc. */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,7 @@
 #define EXIT_BAD_OPTION 2
 #define EXIT_EXCEPTION 3
 #define EXIT_BAD_BOOT 4
+#define EXIT_SELFTEST_FAILED 5 /* selftest probe failed, or a benchmark could not run */
 
 /* Register frame built by isr.S: GPRs pushed by isr_common (r15 lowest),
  * then vector and error code pushed by the stub, then the CPU's iret frame. */
@@ -42,6 +44,10 @@ struct trapframe {
 
 enum uart_mode { UART_IRQ, UART_POLL };
 enum crash_mode { CRASH_NONE, CRASH_UD, CRASH_PF, CRASH_GP, CRASH_USER, CRASH_TRIPLE };
+enum bench_mode { BENCH_NONE, BENCH_PIT, BENCH_SERIAL };
+/* What the kernel does after boot: run tasks (default) or one of the
+ * special modes, which are mutually exclusive. */
+enum run_mode { MODE_TASKS, MODE_SELFTEST, MODE_BENCH_PIT, MODE_BENCH_SERIAL, MODE_ECHO };
 
 struct config {
     uint32_t tasks;
@@ -52,9 +58,17 @@ struct config {
     uint32_t task_ms;
     enum uart_mode uart;
     enum crash_mode crash;
+    uint32_t selftest;   /* 0/1 */
+    enum bench_mode bench;
+    uint32_t bench_ms;
+    uint32_t bench_bytes;
+    uint32_t tsc_khz;    /* 0: calibrate with the PIT */
+    uint32_t echo;       /* bytes to receive; 0: off */
+    uint32_t echo_lines; /* 0/1 */
     /* Derived from the above once parsing succeeded. */
     uint32_t quantum_ticks;
     uint64_t runtime_ticks;
+    enum run_mode mode;
 };
 
 extern struct config cfg;
@@ -66,6 +80,7 @@ bool config_parse(struct config *c, const char *cmdline);
 void config_print(const struct config *c);
 const char *uart_mode_name(enum uart_mode m);
 const char *crash_mode_name(enum crash_mode m);
+const char *bench_mode_name(enum bench_mode m);
 
 /* gdt.c */
 void gdt_init(void);
@@ -74,34 +89,92 @@ void tss_set_rsp0(uint64_t rsp0);
 /* idt.c */
 void idt_init(void);
 void idt_load_empty(void);
+void idt_set_handler(unsigned vector, void (*entry)(void));
 
 /* pic.c */
-void pic_init(void);
+#define PIC_UNMASK(irq) (1u << (irq))
+void pic_init(unsigned unmasked); /* bit n set: IRQ n (master only) unmasked */
+void pic_set_mask(unsigned unmasked);
 void pic_eoi(unsigned irq);
 bool pic_is_spurious(unsigned irq);
 
 /* pit.c */
+#define PIT_HZ 1193182u
+#define PIT_LATCH_50MS (PIT_HZ / 20) /* Linux's CAL2_LATCH: 59659 */
+uint32_t pit_divisor(uint32_t hz); /* channel 0 divisor for hz; 65536 when too slow */
 void pit_init(uint32_t hz);
+void pit2_gate_on(void);  /* port 0x61: gate 2 high, speaker off */
+void pit2_gate_off(void); /* port 0x61: gate 2 low, speaker off */
+void pit2_oneshot(uint16_t count); /* channel 2, mode 0, LSB then MSB */
+bool pit2_out(void);      /* port 0x61 bit 5 */
+/* Linux's pit_calibrate_tsc() with a 50 ms one-shot on channel 2. */
+struct pit_cal {
+    bool ok;              /* OUT2 read 0 first, then went to 1 within the bounds */
+    uint8_t out_initial;  /* OUT2 right after programming (0 expected) */
+    uint8_t out_final;
+    uint64_t polls;       /* port 0x61 reads that saw OUT2 low */
+    uint64_t cycles;      /* TSC from programming to the last low read */
+    uint64_t tsc_khz;
+    uint64_t window;         /* uncertainty of cycles, in TSC cycles */
+};
+void pit_calibrate_tsc(struct pit_cal *c, uint64_t max_cycles, unsigned attempts);
 
 /* uart.c: raw 16550A access */
+#define UART_RBR 0
+#define UART_THR 0
+#define UART_DLL 0
+#define UART_IER 1
+#define UART_DLM 1
+#define UART_IIR 2
+#define UART_FCR 2
+#define UART_EFR 2 /* with LCR = 0xBF on chips that have it */
+#define UART_LCR 3
+#define UART_MCR 4
+#define UART_LSR 5
+#define UART_MSR 6
+#define UART_SCR 7
+#define UART_IER_RDI 0x01
+#define UART_IER_THRI 0x02
+#define UART_IER_RLSI 0x04
+#define UART_LSR_DR 0x01
+#define UART_LSR_OE 0x02
+#define UART_LSR_BI 0x10
+#define UART_LSR_THRE 0x20
+#define UART_LSR_TEMT 0x40
 void uart_init(void);
+uint8_t uart_in(unsigned reg);
+void uart_out(unsigned reg, uint8_t v);
+void uart_restore_console(void); /* back to the state uart_init() left */
+void uart_set_rx_irq(uint8_t ier_bits);
+void uart_pulse_ier(void);
+/* Bytes that were waiting in the receiver before uart_init() enabled the
+ * FIFOs (which would have discarded them). */
+size_t uart_early_rx(const uint8_t **bytes);
 void uart_putc_poll(char c);
+void uart_write_poll(const char *s, size_t n);
 void uart_wait_idle(void);
 void uart_set_tx_irq(bool on);
 uint8_t uart_read_iir(void);
 void uart_write_thr(char c);
+void uart_write_thr_burst(const char *p, uint32_t n);
 void uart_ack_other(uint8_t iir);
 
 /* console.c: ordered output to COM1 in poll or irq mode */
 void console_set_mode(enum uart_mode m);
 void console_write(const char *s, size_t n, bool may_sleep);
 void console_irq(void);
+/* Called from IRQ4 with the IIR value for receive causes (RLS, RDA,
+ * character timeout) when set. */
+extern void (*console_rx_hook)(uint8_t iir);
 void console_sync(void);
 uint64_t console_stalls(void);
 int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int kvprintf(const char *fmt, va_list ap);
 
 /* sched.c */
 void sched_init(void);
+/* n tasks all entering `entry` with rdi = arg (instead of the task id). */
+void sched_init_custom(unsigned n, void (*entry)(long), long arg);
 __attribute__((noreturn)) void sched_start(void);
 void sched_tick(void);
 void sched_return_to_user(void);
@@ -117,9 +190,20 @@ uint64_t syscall_count_via_ud(void);
 bool syscall_from_ud(struct trapframe *tf);
 
 /* traps.c */
+/* IRQ0 goes here when set (special modes), else to sched_tick(). */
+extern void (*irq0_hook)(void);
 void trap(struct trapframe *tf);
 uint64_t trap_spurious_count(void);
 uint64_t trap_nmi_count(void);
+
+/* selftest.c, bench.c, echo.c: the special modes */
+__attribute__((noreturn)) void selftest_run(void);
+__attribute__((noreturn)) void bench_pit_run(void);
+__attribute__((noreturn)) void bench_serial_run(void);
+__attribute__((noreturn)) void bench_serial_done(long code);
+__attribute__((noreturn)) void echo_run(void);
+extern volatile uint64_t irq0_tsc; /* written by irq0_tsc_entry (isr.S) */
+void irq0_tsc_entry(void);
 
 /* main.c */
 __attribute__((noreturn)) void kernel_exit(int code);
@@ -141,6 +225,13 @@ static inline uint8_t inb(uint16_t port)
     uint8_t v;
     __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
     return v;
+}
+
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
 }
 
 static inline uint64_t read_cr2(void)

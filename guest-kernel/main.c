@@ -145,8 +145,21 @@ void kmain(void)
     console_set_mode(cfg.uart);
     crash_now(cfg.crash);
 
+    switch (cfg.mode) {
+    case MODE_SELFTEST:
+        selftest_run();
+    case MODE_BENCH_PIT:
+        bench_pit_run();
+    case MODE_BENCH_SERIAL:
+        bench_serial_run();
+    case MODE_ECHO:
+        echo_run();
+    default:
+        break;
+    }
+
     sched_init();
-    pic_init();
+    pic_init(PIC_UNMASK(IRQ_TIMER) | PIC_UNMASK(IRQ_COM1));
     pit_init(cfg.hz); /* ticks count from here; IF stays 0 until the first iret */
     sched_start();
 }

@@ -1,5 +1,6 @@
 /* pic.c - the 8259A pair. Remapped to vectors 0x20-0x2F so IRQs do not
- * collide with CPU exceptions; only IRQ0 (PIT) and IRQ4 (COM1) unmasked. */
+ * collide with CPU exceptions; only the lines the mode uses are unmasked
+ * (IRQ0 (PIT) and IRQ4 (COM1) for the tasks). */
 #include "kernel.h"
 
 #define PIC1_CMD 0x20
@@ -7,7 +8,7 @@
 #define PIC2_CMD 0xA0
 #define PIC2_DATA 0xA1
 
-void pic_init(void)
+void pic_init(unsigned unmasked)
 {
     outb(PIC1_CMD, 0x11); /* ICW1: edge, cascade, ICW4 follows */
     outb(PIC2_CMD, 0x11);
@@ -17,8 +18,13 @@ void pic_init(void)
     outb(PIC2_DATA, 0x02); /* ICW3: slave identity */
     outb(PIC1_DATA, 0x01); /* ICW4: 8086 mode, normal EOI */
     outb(PIC2_DATA, 0x01);
-    outb(PIC1_DATA, (uint8_t)~((1u << IRQ_TIMER) | (1u << IRQ_COM1)));
+    outb(PIC1_DATA, (uint8_t)~unmasked);
     outb(PIC2_DATA, 0xFF);
+}
+
+void pic_set_mask(unsigned unmasked)
+{
+    outb(PIC1_DATA, (uint8_t)~unmasked);
 }
 
 void pic_eoi(unsigned irq)

@@ -7,6 +7,8 @@ static const char *const exception_names[32] = {
     "RSVD", "RSVD", "RSVD", "RSVD", "RSVD", "RSVD", "#HV", "#VC", "#SX", "RSVD",
 };
 
+void (*irq0_hook)(void);
+
 static uint64_t spurious;
 static uint64_t nmis;
 
@@ -46,9 +48,12 @@ void trap(struct trapframe *tf)
 {
     uint64_t v = tf->vector;
 
-    if (v == IRQ_BASE + IRQ_TIMER)
-        sched_tick();
-    else if (v == SYSCALL_VECTOR)
+    if (v == IRQ_BASE + IRQ_TIMER) {
+        if (irq0_hook)
+            irq0_hook();
+        else
+            sched_tick();
+    } else if (v == SYSCALL_VECTOR)
         syscall_dispatch(tf);
     else if (v == IRQ_BASE + IRQ_COM1) {
         console_irq();

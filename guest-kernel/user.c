@@ -122,3 +122,39 @@ __attribute__((noreturn)) void user_task_main(long id)
             sys_exit(0);
     }
 }
+
+/* ---- bench=serial ------------------------------------------------------ */
+
+static char bench_buf[BENCH_CHUNK];
+
+/* Builds the payload at native speed and hands it to the kernel in
+ * BENCH_CHUNK-byte write() calls; the kernel's console path (uart=poll or
+ * uart=irq) moves it to COM1. */
+__attribute__((noreturn)) void user_bench_serial_main(long bytes)
+{
+    static const char text[] = BENCH_LINE_TEXT;
+    uint64_t left = (uint64_t)bytes, line = 0;
+
+    while (left) {
+        unsigned long n = 0;
+        while (n + BENCH_LINE_LEN <= sizeof(bench_buf) && left) {
+            /* One line, or what is left of the payload: its first len-1
+             * bytes and a newline. */
+            unsigned long len = left < BENCH_LINE_LEN ? (unsigned long)left : BENCH_LINE_LEN;
+            char *p = bench_buf + n;
+            uint64_t num = line++;
+            for (int d = 7; d >= 0; d--) {
+                p[d] = (char)('0' + num % 10);
+                num /= 10;
+            }
+            p[8] = ' ';
+            for (int i = 0; i < BENCH_LINE_LEN - 10; i++)
+                p[9 + i] = text[i];
+            p[len - 1] = '\n';
+            n += len;
+            left -= len;
+        }
+        sys_write(bench_buf, n);
+    }
+    sys_exit(0);
+}
