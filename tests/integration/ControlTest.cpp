@@ -20,19 +20,6 @@
 namespace vmm::testing {
 namespace {
 
-int connect_to(const std::string& path) {
-  for (int attempt = 0; attempt < 400; ++attempt) {
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) return fd;
-    ::close(fd);
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  return -1;
-}
-
 bool send_all(int fd, const std::string& data) {
   std::size_t sent = 0;
   while (sent < data.size()) {
@@ -58,7 +45,7 @@ std::string read_line(int fd, std::string& buffer) {
 }
 
 nlohmann::json request(const std::string& path, const nlohmann::json& body) {
-  const int fd = connect_to(path);
+  const int fd = connect_unix(path);
   if (fd < 0) return {{"ok", false}, {"error", "cannot connect"}};
   std::string buffer;
   send_all(fd, body.dump() + "\n");
@@ -109,7 +96,7 @@ TEST_F(ControlTest, TwentyConcurrentClientsAndAbusersKeepTotalsExact) {
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
-      const int fd = connect_to(socket_);
+      const int fd = connect_unix(socket_);
       std::string buffer;
       for (int r = 0; r < kRequestsPerClient; ++r) {
         const nlohmann::json body = {{"cmd", "inject"}, {"line", lines[(c + r) % 3]}, {"count", 2},
@@ -123,7 +110,7 @@ TEST_F(ControlTest, TwentyConcurrentClientsAndAbusersKeepTotalsExact) {
   }
   // Abusers, at the same time.
   std::thread garbage([&] {
-    const int fd = connect_to(socket_);
+    const int fd = connect_unix(socket_);
     std::string buffer;
     send_all(fd, "this is not json\n{\"cmd\": 42}\n{\"cmd\": \"explode\"}\n[1,2]\n");
     for (int i = 0; i < 4; ++i) {
@@ -134,7 +121,7 @@ TEST_F(ControlTest, TwentyConcurrentClientsAndAbusersKeepTotalsExact) {
     ::close(fd);
   });
   std::thread oversize([&] {
-    const int fd = connect_to(socket_);
+    const int fd = connect_unix(socket_);
     std::string buffer;
     send_all(fd, std::string(70000, 'x'));
     const std::string line = read_line(fd, buffer);
@@ -144,7 +131,7 @@ TEST_F(ControlTest, TwentyConcurrentClientsAndAbusersKeepTotalsExact) {
   });
   std::thread hang_up([&] {
     for (int i = 0; i < 10; ++i) {
-      const int fd = connect_to(socket_);
+      const int fd = connect_unix(socket_);
       send_all(fd, R"({"cmd": "inject", "line": "nic")");  // no newline: never a whole request
       ::close(fd);
     }

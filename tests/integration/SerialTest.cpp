@@ -60,19 +60,6 @@ TEST(Serial, HundredKibThroughStdinArriveIntact) {
   expect_echo(result.out, run.stdin_data);
 }
 
-int connect_with_retry(const std::string& path) {
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) return fd;
-    ::close(fd);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return -1;
-}
-
 std::string read_until(int fd, const std::string& marker, std::string& seen) {
   char buffer[4096];
   while (seen.find(marker) == std::string::npos) {
@@ -93,7 +80,7 @@ TEST(Serial, SocketBackendTakesAClientThatLeavesAndComesBack) {
   });
 
   // A first client sees the guest come up, then leaves.
-  int client = connect_with_retry(path);
+  int client = connect_unix(path);
   ASSERT_GE(client, 0) << "cannot connect to " << path;
   std::string first;
   read_until(client, "echo ready", first);
@@ -101,7 +88,7 @@ TEST(Serial, SocketBackendTakesAClientThatLeavesAndComesBack) {
   ::close(client);
 
   // A second one sends the input and reads the verdict.
-  client = connect_with_retry(path);
+  client = connect_unix(path);
   ASSERT_GE(client, 0);
   std::thread sender([&] {
     std::size_t sent = 0;

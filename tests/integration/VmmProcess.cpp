@@ -5,12 +5,15 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <sstream>
+#include <thread>
 
 namespace vmm::testing {
 
@@ -114,6 +117,19 @@ std::string kvm_unusable_reason() {
   if (vm >= 0) ::close(vm);
   ::close(fd);
   return reason;
+}
+
+int connect_unix(const std::string& path) {
+  for (int attempt = 0; attempt < 400; ++attempt) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) return fd;
+    ::close(fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  return -1;
 }
 
 bool have_program(const std::string& program) {

@@ -34,6 +34,10 @@ VmmResult run_vmm(std::vector<std::string> args, std::string working_directory =
 // environment, tests fail on that reason instead of skipping.
 std::string kvm_unusable_reason();
 
+// Connects to a Unix stream socket, retrying for up to 10 s while vmm creates
+// it; -1 if it never comes.
+int connect_unix(const std::string& path);
+
 // True when `program` is on PATH.
 bool have_program(const std::string& program);
 

@@ -1,13 +1,12 @@
 #include "vmm/control/ControlServer.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 
-#include "vmm/Errors.h"
+#include "vmm/UnixListener.h"
 
 namespace vmm {
 
@@ -79,22 +78,7 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
 
 ControlServer::ControlServer(boost::asio::io_context& io, std::filesystem::path path, Handler handler)
     : path_(std::move(path)), handler_(std::move(handler)), acceptor_(io) {
-  struct stat existing{};
-  if (::lstat(path_.c_str(), &existing) == 0) {
-    if (!S_ISSOCK(existing.st_mode))
-      throw InputError("control socket " + path_.string() + ": exists and is not a socket; choose another path");
-    ::unlink(path_.c_str());  // left behind by an earlier run
-  }
-  boost::system::error_code error;
-  acceptor_.open(stream_protocol(), error);
-  if (!error) {
-    // Created 0600 from the start: no window in which others could connect.
-    const mode_t old_mask = ::umask(0177);
-    acceptor_.bind(stream_protocol::endpoint(path_.string()), error);
-    ::umask(old_mask);
-  }
-  if (!error) acceptor_.listen(static_cast<int>(kMaxClients), error);
-  if (error) throw InputError("control socket " + path_.string() + ": " + error.message());
+  listen_unix(acceptor_, path_, "control socket", static_cast<int>(kMaxClients));
   accept();
 }
 

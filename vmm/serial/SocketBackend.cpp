@@ -1,28 +1,16 @@
 #include "vmm/serial/SocketBackend.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/buffer.hpp>
 
-#include "vmm/Errors.h"
+#include "vmm/UnixListener.h"
 
 namespace vmm {
 
 SocketBackend::SocketBackend(boost::asio::io_context& io, const std::filesystem::path& path)
     : SerialBackend(io), path_(path), acceptor_(io), client_(io) {
-  struct stat existing{};
-  if (::lstat(path.c_str(), &existing) == 0) {
-    if (!S_ISSOCK(existing.st_mode))
-      throw InputError("serial socket " + path.string() + ": exists and is not a socket; choose another path");
-    ::unlink(path.c_str());  // a socket left behind by an earlier run
-  }
-  boost::system::error_code error;
-  acceptor_.open(boost::asio::local::stream_protocol(), error);
-  if (!error) acceptor_.bind(boost::asio::local::stream_protocol::endpoint(path.string()), error);
-  if (!error) ::chmod(path.c_str(), 0600);
-  if (!error) acceptor_.listen(1, error);
-  if (error) throw InputError("serial socket " + path.string() + ": " + error.message());
+  listen_unix(acceptor_, path, "serial socket", 1);
 }
 
 SocketBackend::~SocketBackend() { finish(); }

@@ -1,0 +1,16 @@
+#pragma once
+// Listening Unix stream sockets for vmm's own endpoints (the control socket, the
+// serial socket): created with mode 0600 from the start, replacing a socket an
+// earlier run left behind but never any other kind of file.
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <filesystem>
+#include <string>
+
+namespace vmm {
+
+// Throws InputError("<what> <path>: <reason>").
+void listen_unix(boost::asio::local::stream_protocol::acceptor& acceptor, const std::filesystem::path& path,
+                 const std::string& what, int backlog);
+
+}  // namespace vmm
