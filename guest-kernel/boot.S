@@ -11,6 +11,8 @@
 #define PTE_P 0x001
 #define PTE_W 0x002
 #define PTE_U 0x004
+#define PTE_PWT 0x008
+#define PTE_PCD 0x010
 #define PTE_PS 0x080
 
     .section .multiboot, "a"
@@ -107,7 +109,9 @@ pml4:
     .fill 511, 8, 0
 pdpt:
     .quad pd + (PTE_P | PTE_W | PTE_U)
-    .fill 511, 8, 0
+    .quad 0, 0
+    .quad pd_apic + (PTE_P | PTE_W) /* 3-4 GiB: supervisor only */
+    .fill 508, 8, 0
 pd:
     .quad pt0 + (PTE_P | PTE_W)
     .quad 0x200000 + (PTE_P | PTE_W | PTE_U | PTE_PS)
@@ -116,6 +120,13 @@ pd:
     .quad addr + (PTE_P | PTE_W | PTE_PS)
     .set addr, addr + 0x200000
     .endr
+/* 0xFEC00000-0xFEFFFFFF: IOAPIC (0xFEC00000) and LAPIC (0xFEE00000) MMIO,
+ * two 2 MiB pages, uncached (PCD|PWT), supervisor only. */
+pd_apic:
+    .fill 502, 8, 0
+    .quad 0xFEC00000 + (PTE_P | PTE_W | PTE_PWT | PTE_PCD | PTE_PS)
+    .quad 0xFEE00000 + (PTE_P | PTE_W | PTE_PWT | PTE_PCD | PTE_PS)
+    .fill 8, 8, 0
 pt0:
     .quad 0
     .set addr, 0x1000

@@ -14,7 +14,8 @@ struct num_opt {
 
 static const char *const uart_words[] = { "irq", "poll", NULL };
 static const char *const crash_words[] = { "none", "ud", "pf", "gp", "user", "triple", NULL };
-static const char *const bench_words[] = { "none", "pit", "serial", NULL };
+static const char *const bench_words[] = { "none", "pit", "serial", "irq", NULL };
+static const char *const intc_words[] = { "pic", "ioapic", NULL };
 
 const char *uart_mode_name(enum uart_mode m)
 {
@@ -29,6 +30,11 @@ const char *crash_mode_name(enum crash_mode m)
 const char *bench_mode_name(enum bench_mode m)
 {
     return bench_words[m];
+}
+
+const char *intc_mode_name(enum intc_mode m)
+{
+    return intc_words[m];
 }
 
 void config_defaults(struct config *c)
@@ -48,6 +54,8 @@ void config_defaults(struct config *c)
     c->tsc_khz = 0;
     c->echo = 0;
     c->echo_lines = 0;
+    c->intc = INTC_PIC;
+    c->nirqs = 0;
 }
 
 static bool span_eq(const char *p, size_t n, const char *lit)
@@ -70,7 +78,7 @@ static const char *show(char *dst, const char *p, size_t n)
     return dst;
 }
 
-static bool parse_error(const char *k, size_t kn, const char *v, size_t vn, const char *reason)
+bool parse_error(const char *k, size_t kn, const char *v, size_t vn, const char *reason)
 {
     char kb[MAX_TOKEN + 1], vb[MAX_TOKEN + 1];
     kprintf("error option=%s value=%s reason=%s\n", show(kb, k, kn), show(vb, v, vn), reason);
@@ -114,7 +122,7 @@ static bool apply(struct config *c, const char *k, size_t kn, const char *v, siz
         { "progress_ms", &c->progress_ms, 0, 1000000000 },
         { "task_ms", &c->task_ms, 0, 1000000000 },
         { "selftest", &c->selftest, 0, 1 },
-        { "bench_ms", &c->bench_ms, 1, 1000000000 },
+        { "bench_ms", &c->bench_ms, 0, 1000000000 }, /* 0: bench=irq only */
         { "bench_bytes", &c->bench_bytes, 0, 0xFFFFFFFF },
         { "tsc_khz", &c->tsc_khz, 0, 100000000 },
         { "echo", &c->echo, 0, 0xFFFFFFFF },
@@ -150,6 +158,14 @@ static bool apply(struct config *c, const char *k, size_t kn, const char *v, siz
         c->bench = (enum bench_mode)w;
         return true;
     }
+    if (span_eq(k, kn, "intc")) {
+        if ((w = match_word(v, vn, intc_words)) < 0)
+            return parse_error(k, kn, v, vn, "unknown_value");
+        c->intc = (enum intc_mode)w;
+        return true;
+    }
+    if (span_eq(k, kn, "irqs"))
+        return irq_parse(c, v, vn);
     char kb[MAX_TOKEN + 1];
     kprintf("warn unknown_option=%s\n", show(kb, k, kn));
     return true;
@@ -187,7 +203,14 @@ bool config_parse(struct config *c, const char *s)
             kprintf("error option=bench value=%s reason=conflict\n", bench_mode_name(c->bench));
             return false;
         }
-        c->mode = c->bench == BENCH_PIT ? MODE_BENCH_PIT : MODE_BENCH_SERIAL;
+        c->mode = c->bench == BENCH_PIT      ? MODE_BENCH_PIT
+                  : c->bench == BENCH_SERIAL ? MODE_BENCH_SERIAL
+                                             : MODE_BENCH_IRQ;
+    }
+    /* bench_ms=0 (run for ever) only makes sense for bench=irq. */
+    if (c->bench_ms == 0 && c->mode != MODE_BENCH_IRQ) {
+        kprintf("error option=bench_ms value=0 reason=out_of_range\n");
+        return false;
     }
     if (c->echo) {
         if (c->mode != MODE_TASKS) {
@@ -196,6 +219,9 @@ bool config_parse(struct config *c, const char *s)
         }
         c->mode = MODE_ECHO;
     }
+
+    if (!irq_validate(c))
+        return false;
 
     /* The slice must be at least one tick at the chosen rate (only where
      * there are tasks to slice). */
@@ -232,7 +258,14 @@ void config_print(const struct config *c)
     case MODE_ECHO:
         kprintf(" echo=%u echo_lines=%u\n", c->echo, c->echo_lines);
         break;
+    case MODE_BENCH_IRQ:
+        kprintf(" bench=irq bench_ms=%u", c->bench_ms);
+        irq_print_config(c);
+        kprintf("\n");
+        break;
     default:
+        if (c->nirqs)
+            irq_print_config(c);
         kprintf("\n");
         break;
     }

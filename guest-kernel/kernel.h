@@ -44,10 +44,24 @@ struct trapframe {
 
 enum uart_mode { UART_IRQ, UART_POLL };
 enum crash_mode { CRASH_NONE, CRASH_UD, CRASH_PF, CRASH_GP, CRASH_USER, CRASH_TRIPLE };
-enum bench_mode { BENCH_NONE, BENCH_PIT, BENCH_SERIAL };
+enum bench_mode { BENCH_NONE, BENCH_PIT, BENCH_SERIAL, BENCH_IRQ };
+enum intc_mode { INTC_PIC, INTC_IOAPIC };
 /* What the kernel does after boot: run tasks (default) or one of the
  * special modes, which are mutually exclusive. */
-enum run_mode { MODE_TASKS, MODE_SELFTEST, MODE_BENCH_PIT, MODE_BENCH_SERIAL, MODE_ECHO };
+enum run_mode { MODE_TASKS, MODE_SELFTEST, MODE_BENCH_PIT, MODE_BENCH_SERIAL, MODE_ECHO, MODE_BENCH_IRQ };
+
+/* irqs=: scripted interrupt lines (irq.c). */
+#define MAX_IRQS 8
+#define MAX_TOKEN_IRQS 64 /* irqs= text kept for the config line */
+enum irq_via { VIA_PIC, VIA_IOAPIC, VIA_MSI };
+struct irq_line {
+    uint16_t gsi;
+    uint8_t level;  /* :level given */
+    uint8_t msi;    /* :msiVEC given; vector = VEC */
+    uint8_t vector; /* filled in by irq_validate() */
+    uint8_t via;    /* enum irq_via, filled in by irq_validate() */
+    uint64_t count; /* handler runs */
+};
 
 struct config {
     uint32_t tasks;
@@ -65,6 +79,9 @@ struct config {
     uint32_t tsc_khz;    /* 0: calibrate with the PIT */
     uint32_t echo;       /* bytes to receive; 0: off */
     uint32_t echo_lines; /* 0/1 */
+    enum intc_mode intc;
+    uint32_t nirqs;
+    struct irq_line irqs[MAX_IRQS];
     /* Derived from the above once parsing succeeded. */
     uint32_t quantum_ticks;
     uint64_t runtime_ticks;
@@ -77,10 +94,13 @@ extern struct config cfg;
 void config_defaults(struct config *c);
 /* Returns false after printing an error line. */
 bool config_parse(struct config *c, const char *cmdline);
+/* Prints `error option=K value=V reason=R`; returns false. */
+bool parse_error(const char *k, size_t kn, const char *v, size_t vn, const char *reason);
 void config_print(const struct config *c);
 const char *uart_mode_name(enum uart_mode m);
 const char *crash_mode_name(enum crash_mode m);
 const char *bench_mode_name(enum bench_mode m);
+const char *intc_mode_name(enum intc_mode m);
 
 /* gdt.c */
 void gdt_init(void);
@@ -93,7 +113,7 @@ void idt_set_handler(unsigned vector, void (*entry)(void));
 
 /* pic.c */
 #define PIC_UNMASK(irq) (1u << (irq))
-void pic_init(unsigned unmasked); /* bit n set: IRQ n (master only) unmasked */
+void pic_init(unsigned unmasked); /* bit n set: IRQ n (0-15) unmasked */
 void pic_set_mask(unsigned unmasked);
 void pic_eoi(unsigned irq);
 bool pic_is_spurious(unsigned irq);
@@ -205,6 +225,20 @@ __attribute__((noreturn)) void echo_run(void);
 extern volatile uint64_t irq0_tsc; /* written by irq0_tsc_entry (isr.S) */
 void irq0_tsc_entry(void);
 
+/* irq.c: irqs= lines, IOAPIC, LAPIC, bench=irq */
+#define IRQ_ACK_PORT 0x520
+bool irq_parse(struct config *c, const char *v, size_t vn); /* false: error printed */
+bool irq_validate(struct config *c);                         /* false: error printed */
+void irq_print_config(const struct config *c);
+unsigned irq_setup(void); /* programs IOAPIC/LAPIC; returns PIC lines to unmask */
+extern uint8_t irq_line_of_vector[256]; /* vector -> irqs= index + 1, 0: none */
+bool irq_dispatch(unsigned vector);       /* false: spurious IRQ7/15, not handled */
+void irq_summary(void);
+__attribute__((noreturn)) void bench_irq_run(void);
+void irq_bench_entry(void); /* isr.S */
+extern volatile uint16_t irq_bench_gsi;
+extern volatile uint64_t irq_bench_vector;
+
 /* main.c */
 __attribute__((noreturn)) void kernel_exit(int code);
 
@@ -218,6 +252,11 @@ size_t strlen(const char *s);
 static inline void outb(uint16_t port, uint8_t v)
 {
     __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline void outw(uint16_t port, uint16_t v)
+{
+    __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
 }
 
 static inline uint8_t inb(uint16_t port)

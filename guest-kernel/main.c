@@ -154,12 +154,14 @@ void kmain(void)
         bench_serial_run();
     case MODE_ECHO:
         echo_run();
+    case MODE_BENCH_IRQ:
+        bench_irq_run();
     default:
         break;
     }
 
     sched_init();
-    pic_init(PIC_UNMASK(IRQ_TIMER) | PIC_UNMASK(IRQ_COM1));
+    pic_init(PIC_UNMASK(IRQ_TIMER) | PIC_UNMASK(IRQ_COM1) | irq_setup());
     pit_init(cfg.hz); /* ticks count from here; IF stays 0 until the first iret */
     sched_start();
 }

@@ -1,6 +1,7 @@
 /* pic.c - the 8259A pair. Remapped to vectors 0x20-0x2F so IRQs do not
  * collide with CPU exceptions; only the lines the mode uses are unmasked
- * (IRQ0 (PIT) and IRQ4 (COM1) for the tasks). */
+ * (IRQ0 (PIT) and IRQ4 (COM1) for the tasks, plus the `irqs=` lines;
+ * any slave line also unmasks the cascade IRQ2). */
 #include "kernel.h"
 
 #define PIC1_CMD 0x20
@@ -18,8 +19,10 @@ void pic_init(unsigned unmasked)
     outb(PIC2_DATA, 0x02); /* ICW3: slave identity */
     outb(PIC1_DATA, 0x01); /* ICW4: 8086 mode, normal EOI */
     outb(PIC2_DATA, 0x01);
+    if (unmasked & 0xFF00)
+        unmasked |= PIC_UNMASK(2); /* the cascade, for slave lines */
     outb(PIC1_DATA, (uint8_t)~unmasked);
-    outb(PIC2_DATA, 0xFF);
+    outb(PIC2_DATA, (uint8_t)~(unmasked >> 8));
 }
 
 void pic_set_mask(unsigned unmasked)

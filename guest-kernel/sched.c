@@ -109,6 +109,7 @@ __attribute__((noreturn)) static void finish(void)
             "uart_stalls=%lu nmi=%lu spurious=%lu\n",
             ticks, switches, ntasks, ticks_to_ms(ticks), syscall_count(), syscall_count_via_ud(),
             console_stalls(), trap_nmi_count(), trap_spurious_count());
+    irq_summary();
     kernel_exit(any_failed ? EXIT_TASK_FAILED : EXIT_OK);
 }
 

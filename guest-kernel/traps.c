@@ -32,7 +32,8 @@ __attribute__((noreturn)) static void exception(struct trapframe *tf)
     kernel_exit(EXIT_EXCEPTION);
 }
 
-/* IRQs other than 0 and 4 are masked; count whatever arrives anyway. */
+/* IRQs other than 0, 4 and the irqs= lines are masked; count whatever
+ * arrives anyway (also spurious IRQ7/IRQ15 on an irqs= line). */
 static void other_irq(unsigned irq)
 {
     spurious++;
@@ -53,7 +54,9 @@ void trap(struct trapframe *tf)
             irq0_hook();
         else
             sched_tick();
-    } else if (v == SYSCALL_VECTOR)
+    } else if (irq_line_of_vector[v] && irq_dispatch((unsigned)v))
+        ; /* an irqs= line */
+    else if (v == SYSCALL_VECTOR)
         syscall_dispatch(tf);
     else if (v == IRQ_BASE + IRQ_COM1) {
         console_irq();

@@ -1,0 +1,281 @@
+/* irq.c - irqs=: interrupt lines a VMM scripts (see README, "Interrupt
+ * lines"), through the 8259 pair, the IOAPIC or as MSIs straight to the
+ * LAPIC, and bench=irq, which times their delivery from the host.
+ *
+ * Every handler writes the line's GSI to port 0x520 first (the device-side
+ * acknowledgement: it lowers a level line, and is what the host counts as
+ * "delivered"), counts, then EOIs its controller. */
+#include "kernel.h"
+
+#define IOAPIC_BASE 0xFEC00000UL
+#define IOAPIC_REGSEL 0x00
+#define IOAPIC_WIN 0x10
+#define IOAPIC_REDTBL(pin) (0x10 + 2 * (pin))
+#define IOAPIC_LEVEL (1u << 15)
+
+#define LAPIC_BASE 0xFEE00000UL
+#define LAPIC_TPR 0x080
+#define LAPIC_EOI 0x0B0
+#define LAPIC_SVR 0x0F0
+#define LAPIC_SPURIOUS_VECTOR 0xFF
+
+#define IOAPIC_VECTOR_BASE 0x30 /* IOAPIC pin n -> vector 0x30 + n */
+
+/* Vector -> index + 1 into cfg.irqs (0: not an irqs= line). */
+uint8_t irq_line_of_vector[256];
+
+volatile uint16_t irq_bench_gsi;
+volatile uint64_t irq_bench_vector;
+static bool acked_in_entry; /* bench=irq: irq_bench_entry wrote port 0x520 */
+
+static char spec[MAX_TOKEN_IRQS + 1];
+static size_t spec_len;
+
+static inline void lapic_write(unsigned reg, uint32_t v)
+{
+    *(volatile uint32_t *)(LAPIC_BASE + reg) = v;
+}
+
+static inline void ioapic_write(unsigned reg, uint32_t v)
+{
+    *(volatile uint32_t *)(IOAPIC_BASE + IOAPIC_REGSEL) = reg;
+    *(volatile uint32_t *)(IOAPIC_BASE + IOAPIC_WIN) = v;
+}
+
+static bool span_is(const char *p, size_t n, const char *lit)
+{
+    size_t i = 0;
+    for (; i < n; i++)
+        if (lit[i] != p[i])
+            return false;
+    return lit[i] == '\0';
+}
+
+static bool digits(const char *p, size_t n, uint32_t *out)
+{
+    uint32_t v = 0;
+    if (n == 0 || n > 6)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        v = v * 10 + (uint32_t)(p[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static bool entry_error(const char *e, size_t n, const char *reason)
+{
+    return parse_error("irqs", 4, e, n, reason);
+}
+
+/* One entry GSI[:level][:msiVEC]. */
+static bool parse_entry(struct config *c, const char *e, size_t n)
+{
+    size_t i = 0;
+    while (i < n && e[i] != ':')
+        i++;
+    uint32_t gsi, vec = 0;
+    bool level = false, msi = false;
+    if (!digits(e, i, &gsi))
+        return entry_error(e, n, "not_a_number");
+    while (i < n) {
+        size_t s = ++i;
+        while (i < n && e[i] != ':')
+            i++;
+        if (span_is(e + s, i - s, "level") && !level)
+            level = true;
+        else if (span_is(e + s, i - s, "edge") && !level)
+            ; /* the default, accepted for symmetry */
+        else if (i - s > 3 && span_is(e + s, 3, "msi") && !msi) {
+            if (!digits(e + s + 3, i - s - 3, &vec))
+                return entry_error(e, n, "not_a_number");
+            if (vec < 32 || vec > 255)
+                return entry_error(e, n, "out_of_range");
+            msi = true;
+        } else
+            return entry_error(e, n, "unknown_value");
+    }
+    if (gsi > 0xFFFF)
+        return entry_error(e, n, "out_of_range");
+    /* 0: the PIT, 2: the cascade, 4: the UART. */
+    if (gsi == 0 || gsi == 2 || gsi == 4)
+        return entry_error(e, n, "reserved");
+    /* Below 24 the host routes to the PIC/IOAPIC, from 24 on as MSI. */
+    if (msi != (gsi >= 24) || (msi && level))
+        return entry_error(e, n, "conflict");
+    if (c->nirqs >= MAX_IRQS)
+        return entry_error(e, n, "out_of_range");
+    for (uint32_t k = 0; k < c->nirqs; k++)
+        if (c->irqs[k].gsi == gsi)
+            return entry_error(e, n, "conflict");
+    struct irq_line *l = &c->irqs[c->nirqs++];
+    l->gsi = (uint16_t)gsi;
+    l->level = level;
+    l->msi = msi;
+    l->vector = (uint8_t)vec;
+    l->count = 0;
+    return true;
+}
+
+bool irq_parse(struct config *c, const char *v, size_t vn)
+{
+    c->nirqs = 0; /* the last irqs= wins */
+    spec_len = vn < MAX_TOKEN_IRQS ? vn : MAX_TOKEN_IRQS;
+    for (size_t i = 0; i < spec_len; i++) /* printed in the config line */
+        spec[i] = (v[i] > ' ' && v[i] < 0x7F && v[i] != '"') ? v[i] : '?';
+    spec[spec_len] = '\0';
+    size_t i = 0;
+    while (i <= vn) {
+        size_t s = i;
+        while (i < vn && v[i] != ',')
+            i++;
+        if (i == s)
+            return entry_error(v, vn, "not_a_number");
+        if (!parse_entry(c, v + s, i - s))
+            return false;
+        i++;
+    }
+    return true;
+}
+
+/* After all options: vectors and routes (intc= may come after irqs=). */
+bool irq_validate(struct config *c)
+{
+    if (c->mode == MODE_BENCH_IRQ && c->nirqs != 1) {
+        if (!c->nirqs) {
+            kprintf("error option=bench value=irq reason=needs_irqs\n");
+            return false;
+        }
+        return parse_error("irqs", 4, spec, spec_len, "conflict");
+    }
+    if (c->nirqs && c->mode != MODE_TASKS && c->mode != MODE_BENCH_IRQ)
+        return parse_error("irqs", 4, spec, spec_len, "conflict");
+    memset(irq_line_of_vector, 0, sizeof(irq_line_of_vector));
+    for (uint32_t k = 0; k < c->nirqs; k++) {
+        struct irq_line *l = &c->irqs[k];
+        if (l->msi) {
+            l->via = VIA_MSI;
+        } else if (l->gsi < 16 && c->intc == INTC_PIC) {
+            l->via = VIA_PIC;
+            l->vector = (uint8_t)(IRQ_BASE + l->gsi);
+        } else {
+            l->via = VIA_IOAPIC;
+            l->vector = (uint8_t)(IOAPIC_VECTOR_BASE + l->gsi);
+        }
+        unsigned v = l->vector;
+        bool reserved = l->via != VIA_PIC && ((v >= IRQ_BASE && v < IRQ_BASE + 16) ||
+                                              v == SYSCALL_VECTOR || v == LAPIC_SPURIOUS_VECTOR);
+        if (reserved || irq_line_of_vector[v])
+            return parse_error("irqs", 4, spec, spec_len, "conflict");
+        irq_line_of_vector[v] = (uint8_t)(k + 1);
+    }
+    return true;
+}
+
+static const char *const via_names[] = { "pic", "ioapic", "msi" };
+
+void irq_print_config(const struct config *c)
+{
+    kprintf(" intc=%s irqs=%s", intc_mode_name(c->intc), spec);
+}
+
+unsigned irq_setup(void)
+{
+    unsigned pic = 0;
+    bool lapic = false;
+    for (uint32_t k = 0; k < cfg.nirqs; k++) {
+        struct irq_line *l = &cfg.irqs[k];
+        if (l->via == VIA_PIC) {
+            pic |= PIC_UNMASK(l->gsi);
+            continue;
+        }
+        lapic = true;
+        if (l->via == VIA_IOAPIC) {
+            /* Fixed delivery, physical destination APIC id 0, active high,
+             * unmasked; edge or level. High half first. */
+            ioapic_write(IOAPIC_REDTBL(l->gsi) + 1, 0);
+            ioapic_write(IOAPIC_REDTBL(l->gsi), l->vector | (l->level ? IOAPIC_LEVEL : 0));
+        }
+    }
+    if (lapic) {
+        /* Software-enable; LINT0 (ExtINT from the 8259) is left as it is,
+         * so the PIT and the UART keep arriving through the PIC. */
+        lapic_write(LAPIC_TPR, 0);
+        lapic_write(LAPIC_SVR, 0x100 | LAPIC_SPURIOUS_VECTOR);
+    }
+    return pic;
+}
+
+/* From trap() for a vector in irq_line_of_vector. False: a spurious IRQ7 or
+ * IRQ15 on a PIC line, left to trap() to count. */
+bool irq_dispatch(unsigned vector)
+{
+    struct irq_line *l = &cfg.irqs[irq_line_of_vector[vector] - 1];
+    if (l->via == VIA_PIC && (l->gsi == 7 || l->gsi == 15) && pic_is_spurious(l->gsi))
+        return false;
+    if (!acked_in_entry)
+        outw(IRQ_ACK_PORT, l->gsi);
+    l->count++;
+    if (l->via == VIA_PIC)
+        pic_eoi(l->gsi);
+    else
+        lapic_write(LAPIC_EOI, 0);
+    return true;
+}
+
+void irq_summary(void)
+{
+    for (uint32_t k = 0; k < cfg.nirqs; k++) {
+        const struct irq_line *l = &cfg.irqs[k];
+        kprintf("irq gsi=%u vector=0x%x trigger=%s via=%s count=%lu\n", l->gsi, l->vector,
+                l->level ? "level" : "edge", via_names[l->via], l->count);
+    }
+}
+
+/* ---- bench=irq -------------------------------------------------------- */
+
+static uint64_t bench_ticks, bench_target;
+
+__attribute__((noreturn)) static void bench_irq_finish(void)
+{
+    kprintf("bench irq gsi=%u count=%lu\n", cfg.irqs[0].gsi, cfg.irqs[0].count);
+    kernel_exit(EXIT_OK);
+}
+
+static void bench_irq_tick(void)
+{
+    pic_eoi(IRQ_TIMER);
+    if (++bench_ticks >= bench_target)
+        bench_irq_finish();
+}
+
+/* No tasks: idle in sti; hlt and acknowledge each interrupt of the one line
+ * in its entry stub. With bench_ms=0 the PIT is never programmed and the
+ * run never ends (bench_reference boots this on bare KVM, with no PIT and
+ * no UART interrupt). */
+__attribute__((noreturn)) void bench_irq_run(void)
+{
+    __asm__ volatile("cli");
+    console_sync(); /* polled output from here on */
+    struct irq_line *l = &cfg.irqs[0];
+    unsigned pic = irq_setup();
+    if (!(l->via == VIA_PIC && (l->gsi == 7 || l->gsi == 15))) {
+        irq_bench_gsi = l->gsi;
+        irq_bench_vector = l->vector;
+        acked_in_entry = true;
+        idt_set_handler(l->vector, irq_bench_entry);
+    }
+    if (cfg.bench_ms) {
+        uint64_t t = ((uint64_t)cfg.bench_ms * cfg.hz + 500) / 1000;
+        bench_target = t ? t : 1;
+        irq0_hook = bench_irq_tick;
+        pic_init(pic | PIC_UNMASK(IRQ_TIMER));
+        pit_init(cfg.hz);
+    } else {
+        pic_init(pic);
+    }
+    for (;;)
+        __asm__ volatile("sti; hlt; cli" ::: "memory");
+}
