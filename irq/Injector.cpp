@@ -109,7 +109,9 @@ bool Injector::acknowledge(std::uint32_t gsi) {
       ++state.stats.latency_samples;
       state.stats.latency_max_ns = std::max(state.stats.latency_max_ns, latency);
     }
-    if (state.outstanding > 0) --state.outstanding;
+    // One acknowledgement serves everything injected so far: what was injected
+    // before it and not acknowledged separately was coalesced into it.
+    state.outstanding = 0;
     if (state.line.trigger == Trigger::Level && state.asserted) {
       state.asserted = false;
       state.line.irq->lower();

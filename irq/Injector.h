@@ -80,7 +80,7 @@ class Injector {
     bool asserted = false;
     LineStats stats;
     std::uint64_t last_injection_ns = 0;
-    std::uint64_t outstanding = 0;  // injected and not yet acknowledged
+    std::uint64_t outstanding = 0;  // injected since the last acknowledgement
     std::vector<std::uint32_t> latency_histogram;  // 100 ns buckets, last one open-ended
   };
 
