@@ -1,17 +1,14 @@
 #include "vmm/Machine.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <unistd.h>
 
 #include <boost/asio/post.hpp>
-#include <nlohmann/json.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "vmm/Errors.h"
 #include "vmm/ExitStatus.h"
@@ -262,7 +259,7 @@ int Machine::run() {
   auto work = boost::asio::make_work_guard(io_);
   io_.run();
 
-  for (auto& runner : runners_) runner->kick();
+  // io_ stops only through request_stop(), which has kicked every vCPU already.
   for (auto& runner : runners_) runner->join();
   signals.cancel();
   serial_->finish();
