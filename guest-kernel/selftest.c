@@ -54,15 +54,22 @@ static void short_delay(void)
 /* ---- 16550A ----------------------------------------------------------- */
 
 /* autoconfig_8250(): the scratch register holds what was written. */
-static void probe_uart_scratch(void)
+static bool scratch_holds_values(uint8_t *s1, uint8_t *s2)
 {
     uint8_t save = uart_in(UART_SCR);
     uart_out(UART_SCR, 0xA5);
-    uint8_t s1 = uart_in(UART_SCR);
+    *s1 = uart_in(UART_SCR);
     uart_out(UART_SCR, 0x5A);
-    uint8_t s2 = uart_in(UART_SCR);
+    *s2 = uart_in(UART_SCR);
     uart_out(UART_SCR, save);
-    report("uart_scratch", s1 == 0xA5 && s2 == 0x5A, "scr1=0x%x scr=0x%x", s1, s2);
+    return *s1 == 0xA5 && *s2 == 0x5A;
+}
+
+static void probe_uart_scratch(void)
+{
+    uint8_t s1, s2;
+    bool ok = scratch_holds_values(&s1, &s2);
+    report("uart_scratch", ok, "scr1=0x%x scr=0x%x", s1, s2);
 }
 
 /* autoconfig(): the existence test on IER[3:0]. */
@@ -211,13 +218,8 @@ static void probe_uart_fifo(void)
     uint8_t iir = uart_in(UART_IIR);
     switch (iir >> 6) {
     case 0: { /* autoconfig_8250(): a scratch register makes it a 16450 */
-        uint8_t save = uart_in(UART_SCR);
-        uart_out(UART_SCR, 0xA5);
-        uint8_t s1 = uart_in(UART_SCR);
-        uart_out(UART_SCR, 0x5A);
-        uint8_t s2 = uart_in(UART_SCR);
-        uart_out(UART_SCR, save);
-        type = s1 == 0xA5 && s2 == 0x5A ? "16450" : "8250";
+        uint8_t s1, s2;
+        type = scratch_holds_values(&s1, &s2) ? "16450" : "8250";
         break;
     }
     case 2:
