@@ -14,6 +14,7 @@ struct num_opt {
 
 static const char *const uart_words[] = { "irq", "poll", NULL };
 static const char *const crash_words[] = { "none", "ud", "pf", "gp", "user", "triple", NULL };
+static const char *const nmi_words[] = { "count", "finish", NULL };
 static const char *const bench_words[] = { "none", "pit", "serial", "irq", NULL };
 static const char *const intc_words[] = { "pic", "ioapic", NULL };
 
@@ -25,6 +26,11 @@ const char *uart_mode_name(enum uart_mode m)
 const char *crash_mode_name(enum crash_mode m)
 {
     return crash_words[m];
+}
+
+const char *nmi_mode_name(enum nmi_mode m)
+{
+    return nmi_words[m];
 }
 
 const char *bench_mode_name(enum bench_mode m)
@@ -47,6 +53,7 @@ void config_defaults(struct config *c)
     c->task_ms = 0;
     c->uart = UART_IRQ;
     c->crash = CRASH_NONE;
+    c->nmi = NMI_COUNT;
     c->selftest = 0;
     c->bench = BENCH_NONE;
     c->bench_ms = 10000;
@@ -152,6 +159,12 @@ static bool apply(struct config *c, const char *k, size_t kn, const char *v, siz
         c->crash = (enum crash_mode)w;
         return true;
     }
+    if (span_eq(k, kn, "nmi")) {
+        if ((w = match_word(v, vn, nmi_words)) < 0)
+            return parse_error(k, kn, v, vn, "unknown_value");
+        c->nmi = (enum nmi_mode)w;
+        return true;
+    }
     if (span_eq(k, kn, "bench")) {
         if ((w = match_word(v, vn, bench_words)) < 0)
             return parse_error(k, kn, v, vn, "unknown_value");
@@ -244,6 +257,8 @@ void config_print(const struct config *c)
             "uart=%s crash=%s",
             c->tasks, c->quantum_ms, c->hz, c->runtime_ms, c->progress_ms, c->task_ms,
             uart_mode_name(c->uart), crash_mode_name(c->crash));
+    if (c->nmi != NMI_COUNT)
+        kprintf(" nmi=%s", nmi_mode_name(c->nmi));
     /* Mode keys only for the special modes, so the default line is as before. */
     switch (c->mode) {
     case MODE_SELFTEST:

@@ -4,7 +4,10 @@
  *
  * Every handler writes the line's GSI to port 0x520 first (the device-side
  * acknowledgement: it lowers a level line, and is what the host counts as
- * "delivered"), counts, then EOIs its controller. */
+ * "delivered"), reads back whether the device had an interrupt pending (a
+ * level line re-raised by an early resample comes back once more with
+ * nothing pending, as on a shared line: not counted), counts, then EOIs its
+ * controller. */
 #include "kernel.h"
 
 #define IOAPIC_BASE 0xFEC00000UL
@@ -116,6 +119,7 @@ static bool parse_entry(struct config *c, const char *e, size_t n)
     l->msi = msi;
     l->vector = (uint8_t)vec;
     l->count = 0;
+    l->spurious = 0;
     return true;
 }
 
@@ -215,9 +219,15 @@ bool irq_dispatch(unsigned vector)
     struct irq_line *l = &cfg.irqs[irq_line_of_vector[vector] - 1];
     if (l->via == VIA_PIC && (l->gsi == 7 || l->gsi == 15) && pic_is_spurious(l->gsi))
         return false;
-    if (!acked_in_entry)
+    bool pending = true;
+    if (!acked_in_entry) {
         outw(IRQ_ACK_PORT, l->gsi);
-    l->count++;
+        pending = inw(IRQ_ACK_PORT) != IRQ_ACK_NOTHING_PENDING;
+    }
+    if (pending)
+        l->count++;
+    else
+        l->spurious++;
     if (l->via == VIA_PIC)
         pic_eoi(l->gsi);
     else
@@ -229,8 +239,8 @@ void irq_summary(void)
 {
     for (uint32_t k = 0; k < cfg.nirqs; k++) {
         const struct irq_line *l = &cfg.irqs[k];
-        kprintf("irq gsi=%u vector=0x%x trigger=%s via=%s count=%lu\n", l->gsi, l->vector,
-                l->level ? "level" : "edge", via_names[l->via], l->count);
+        kprintf("irq gsi=%u vector=0x%x trigger=%s via=%s count=%lu spurious=%lu\n", l->gsi,
+                l->vector, l->level ? "level" : "edge", via_names[l->via], l->count, l->spurious);
     }
 }
 

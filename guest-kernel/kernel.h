@@ -44,6 +44,7 @@ struct trapframe {
 
 enum uart_mode { UART_IRQ, UART_POLL };
 enum crash_mode { CRASH_NONE, CRASH_UD, CRASH_PF, CRASH_GP, CRASH_USER, CRASH_TRIPLE };
+enum nmi_mode { NMI_COUNT, NMI_FINISH };
 enum bench_mode { BENCH_NONE, BENCH_PIT, BENCH_SERIAL, BENCH_IRQ };
 enum intc_mode { INTC_PIC, INTC_IOAPIC };
 /* What the kernel does after boot: run tasks (default) or one of the
@@ -60,7 +61,8 @@ struct irq_line {
     uint8_t msi;    /* :msiVEC given; vector = VEC */
     uint8_t vector; /* filled in by irq_validate() */
     uint8_t via;    /* enum irq_via, filled in by irq_validate() */
-    uint64_t count; /* handler runs */
+    uint64_t count;    /* handler runs that found the device's interrupt pending */
+    uint64_t spurious; /* handler runs that found nothing pending */
 };
 
 struct config {
@@ -72,6 +74,7 @@ struct config {
     uint32_t task_ms;
     enum uart_mode uart;
     enum crash_mode crash;
+    enum nmi_mode nmi; /* finish: an NMI ends the run as runtime_ms would */
     uint32_t selftest;   /* 0/1 */
     enum bench_mode bench;
     uint32_t bench_ms;
@@ -99,6 +102,7 @@ bool parse_error(const char *k, size_t kn, const char *v, size_t vn, const char 
 void config_print(const struct config *c);
 const char *uart_mode_name(enum uart_mode m);
 const char *crash_mode_name(enum crash_mode m);
+const char *nmi_mode_name(enum nmi_mode m);
 const char *bench_mode_name(enum bench_mode m);
 const char *intc_mode_name(enum intc_mode m);
 
@@ -227,6 +231,7 @@ void irq0_tsc_entry(void);
 
 /* irq.c: irqs= lines, IOAPIC, LAPIC, bench=irq */
 #define IRQ_ACK_PORT 0x520
+#define IRQ_ACK_NOTHING_PENDING 0 /* read back after the write; 1: pending, 0xFFFF: no such device */
 bool irq_parse(struct config *c, const char *v, size_t vn); /* false: error printed */
 bool irq_validate(struct config *c);                         /* false: error printed */
 void irq_print_config(const struct config *c);
@@ -263,6 +268,13 @@ static inline uint8_t inb(uint16_t port)
 {
     uint8_t v;
     __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+static inline uint16_t inw(uint16_t port)
+{
+    uint16_t v;
+    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
     return v;
 }
 

@@ -154,7 +154,10 @@ void sched_tick(void)
             need_resched = true;
     }
     pic_eoi(IRQ_TIMER);
-    if (cfg.runtime_ticks && now >= cfg.runtime_ticks)
+    /* nmi=finish: the NMI handler only counts (it may have interrupted
+     * anything, finish() included); the run ends here, at the next tick. */
+    if ((cfg.runtime_ticks && now >= cfg.runtime_ticks) ||
+        (cfg.nmi == NMI_FINISH && trap_nmi_count() > 0))
         finish();
 }
 

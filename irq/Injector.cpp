@@ -50,14 +50,14 @@ int Injector::find(std::string_view name_or_gsi) const {
 }
 
 void Injector::schedule(std::string_view line, std::uint64_t count, std::uint64_t interval_ns,
-                        std::uint64_t start_ns) {
+                        std::uint64_t start_ns, Pacing pacing) {
   const int index = find(line);
   if (index < 0) throw std::invalid_argument("no interrupt line \"" + std::string(line) + "\"");
   if (count == 0) throw std::invalid_argument("count must be at least 1");
   if (count > 1 && interval_ns == 0) throw std::invalid_argument("a burst of several needs an interval");
   std::lock_guard lock(mutex_);
   std::erase_if(bursts_, [](const auto& burst) { return burst->remaining == 0; });
-  auto burst = std::make_unique<Burst>(Burst{static_cast<std::size_t>(index), count, interval_ns, start_ns, nullptr});
+  auto burst = std::make_unique<Burst>(Burst{static_cast<std::size_t>(index), count, interval_ns, start_ns, pacing, false, nullptr});
   Burst* raw = burst.get();
   burst->timer = clock_.make_timer([this, raw] { fire(*raw); });
   lines_[raw->line].stats.pending += count;
@@ -67,7 +67,7 @@ void Injector::schedule(std::string_view line, std::uint64_t count, std::uint64_
 
 void Injector::fire(Burst& burst) {
   std::lock_guard lock(mutex_);
-  if (burst.remaining == 0) return;
+  if (burst.remaining == 0 || burst.awaiting_acknowledgement) return;  // the acknowledgement re-arms
   LineState& state = lines_[burst.line];
   // Deadlines are absolute: a late wakeup fires what fell due and keeps the
   // schedule, so bursts never drift.
@@ -77,6 +77,10 @@ void Injector::fire(Burst& burst) {
     --burst.remaining;
     --state.stats.pending;
     burst.next_ns += burst.interval_ns;
+    if (burst.pacing == Pacing::AfterAcknowledgement) {
+      burst.awaiting_acknowledgement = true;
+      return;
+    }
   }
   if (burst.remaining > 0) burst.timer->arm(burst.next_ns);
 }
@@ -97,10 +101,19 @@ void Injector::inject_once(LineState& state) {
   state.line.irq->raise();
 }
 
-bool Injector::acknowledge(std::uint32_t gsi) {
+Injector::Acknowledgement Injector::acknowledge(std::uint32_t gsi) {
   std::lock_guard lock(mutex_);
-  for (auto& state : lines_) {
+  for (std::size_t index = 0; index < lines_.size(); ++index) {
+    LineState& state = lines_[index];
     if (state.line.gsi != gsi) continue;
+    // A level line that is not up had nothing to service. An edge leaves no
+    // such trace: one injected between the guest taking the interrupt and
+    // acknowledging it is delivered again after the EOI, so every
+    // acknowledgement of an edge line counts as a delivery.
+    if (state.line.trigger == Trigger::Level && !state.asserted) {
+      ++state.stats.spurious;
+      return Acknowledgement::Spurious;
+    }
     ++state.stats.delivered;
     if (state.outstanding == 1) {
       const std::uint64_t latency = clock_.now_ns() - state.last_injection_ns;
@@ -112,14 +125,19 @@ bool Injector::acknowledge(std::uint32_t gsi) {
     // One acknowledgement serves everything injected so far: what was injected
     // before it and not acknowledged separately was coalesced into it.
     state.outstanding = 0;
-    if (state.line.trigger == Trigger::Level && state.asserted) {
+    if (state.line.trigger == Trigger::Level) {
       state.asserted = false;
       state.line.irq->lower();
     }
-    return true;
+    for (auto& burst : bursts_) {
+      if (burst->line != index || !burst->awaiting_acknowledgement) continue;
+      burst->awaiting_acknowledgement = false;
+      if (burst->remaining > 0) burst->timer->arm(burst->next_ns);  // on the event loop, not this vCPU thread
+    }
+    return Acknowledgement::Delivered;
   }
   ++stray_acknowledgements_;
-  return false;
+  return Acknowledgement::NotALine;
 }
 
 std::vector<Injector::LineStats> Injector::stats() const {

@@ -6,11 +6,15 @@
 // an injection into a line that is still up is coalesced with it.
 //
 // Accounting method: the guest's handler acknowledges every interrupt it takes
-// through the ack port, so "delivered" is the guest's own count; once the guest
-// has caught up, injected = delivered + coalesced. For level lines coalescing is
-// seen directly (the line was still up); for edge lines it is injected minus
+// through the ack port and reads back whether the device had anything pending,
+// as a driver on a shared or level line reads its status register. "delivered"
+// is the acknowledgements that found something pending, which is also what the
+// guest counts; "spurious" the ones that found nothing (a level line re-raised
+// by a resample that came before the guest's EOI). Once the guest has caught
+// up, injected = delivered + coalesced. For level lines coalescing is seen
+// directly (the line was still up); for edge lines it is injected minus
 // delivered, since an edge that arrives while the previous one is still pending
-// in the PIC's IRR or the IOAPIC/LAPIC leaves no trace the host can read.
+// in the PIC's IRR or the LAPIC's leaves no trace the host can read.
 
 #include <cstdint>
 #include <memory>
@@ -40,6 +44,7 @@ class Injector {
     std::uint64_t injected = 0;
     std::uint64_t delivered = 0;  // acknowledged by the guest
     std::uint64_t coalesced = 0;  // level lines: injected while still asserted
+    std::uint64_t spurious = 0;   // acknowledged with nothing pending
     std::uint64_t pending = 0;    // scheduled, not fired yet
     // Injection to acknowledgement, for acknowledgements that answer a single
     // outstanding injection (so the pairing is unambiguous): host eventfd write
@@ -50,6 +55,16 @@ class Injector {
     std::uint64_t latency_max_ns = 0;
   };
 
+  // Fixed: every injection at its deadline, whether or not the guest has
+  // serviced the one before (a burst faster than the guest coalesces).
+  // AfterAcknowledgement: also never while the previous injection on the line
+  // is unacknowledged, as a device that raises its next interrupt only once the
+  // driver has cleared the last; the guest's speed then cannot coalesce.
+  enum class Pacing { Fixed, AfterAcknowledgement };
+
+  // What an acknowledgement found, as the ack port reads it back to the guest.
+  enum class Acknowledgement { Delivered, Spurious, NotALine };
+
   Injector(Clock& clock, std::vector<Line> lines);
   ~Injector();
 
@@ -58,11 +73,12 @@ class Injector {
 
   // `count` injections `interval_ns` apart, the first at `start_ns` (absolute,
   // on the injector's clock). Throws std::invalid_argument naming the problem.
-  void schedule(std::string_view line, std::uint64_t count, std::uint64_t interval_ns, std::uint64_t start_ns);
+  void schedule(std::string_view line, std::uint64_t count, std::uint64_t interval_ns, std::uint64_t start_ns,
+                Pacing pacing = Pacing::Fixed);
 
-  // The guest acknowledged `gsi` at the device. Returns false for a GSI that is
-  // not a scripted line (counted apart as stray acknowledgements).
-  bool acknowledge(std::uint32_t gsi);
+  // The guest acknowledged `gsi` at the device. A GSI that is not a scripted
+  // line is counted apart, as a stray acknowledgement.
+  Acknowledgement acknowledge(std::uint32_t gsi);
 
   std::vector<LineStats> stats() const;
   std::uint64_t stray_acknowledgements() const;
@@ -73,6 +89,8 @@ class Injector {
     std::uint64_t remaining;
     std::uint64_t interval_ns;
     std::uint64_t next_ns;
+    Pacing pacing;
+    bool awaiting_acknowledgement = false;
     std::unique_ptr<DeadlineTimer> timer;
   };
   struct LineState {

@@ -33,6 +33,11 @@ class Reader {
     return value.get<std::string>();
   }
 
+  bool boolean(const Json& value, const std::string& path) const {
+    if (!value.is_boolean()) fail(path, "expected true or false, got " + type_of(value));
+    return value.get<bool>();
+  }
+
   std::uint64_t unsigned_integer(const Json& value, const std::string& path) const {
     if (value.is_number_unsigned()) return value.get<std::uint64_t>();
     if (value.is_number_integer()) fail(path, "must not be negative");
@@ -82,7 +87,7 @@ std::vector<InjectEvent> parse_inject(const Reader& reader, const Json& entries,
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::string at = path + "/" + std::to_string(i);
     const Json& entry = entries[i];
-    reader.expect_object(entry, at, {"at_ms", "line", "count", "interval_us", "serial"});
+    reader.expect_object(entry, at, {"at_ms", "line", "count", "interval_us", "wait_for_ack", "serial"});
     InjectEvent event;
     if (entry.contains("at_ms"))
       event.at = std::chrono::milliseconds(reader.unsigned_integer(entry["at_ms"], at + "/at_ms"));
@@ -90,8 +95,8 @@ std::vector<InjectEvent> parse_inject(const Reader& reader, const Json& entries,
     if (is_line == is_serial) reader.fail(at, "give either \"line\" or \"serial\"");
     if (is_serial) {
       event.serial = reader.string(entry["serial"], at + "/serial");
-      if (entry.contains("count") || entry.contains("interval_us"))
-        reader.fail(at, "count and interval_us apply to interrupt lines, not serial input");
+      if (entry.contains("count") || entry.contains("interval_us") || entry.contains("wait_for_ack"))
+        reader.fail(at, "count, interval_us and wait_for_ack apply to interrupt lines, not serial input");
     } else {
       event.line = entry["line"].is_number_unsigned() ? std::to_string(entry["line"].get<std::uint64_t>())
                                                       : reader.string(entry["line"], at + "/line");
@@ -102,6 +107,7 @@ std::vector<InjectEvent> parse_inject(const Reader& reader, const Json& entries,
       if (entry.contains("interval_us"))
         event.interval = std::chrono::microseconds(reader.unsigned_integer(entry["interval_us"], at + "/interval_us"));
       if (event.count > 1 && event.interval.count() == 0) reader.fail(at + "/interval_us", "a burst needs an interval");
+      if (entry.contains("wait_for_ack")) event.wait_for_ack = reader.boolean(entry["wait_for_ack"], at + "/wait_for_ack");
     }
     events.push_back(std::move(event));
   }

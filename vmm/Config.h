@@ -38,6 +38,7 @@ struct InjectEvent {
   std::string line;  // a line's name or GSI; empty for serial input
   std::uint64_t count = 1;
   std::chrono::nanoseconds interval{0};
+  bool wait_for_ack = false;  // never inject while the line's previous injection is unacknowledged
   std::string serial;
 };
 

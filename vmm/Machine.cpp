@@ -108,7 +108,14 @@ void Machine::attach_devices() {
     scripted_lines_.emplace_back(line.name, std::move(irq));
   }
   injector_ = std::make_unique<Injector>(clock_, std::move(injectable));
-  ack_port_ = std::make_unique<InterruptAckPort>([this](std::uint32_t gsi) { injector_->acknowledge(gsi); });
+  ack_port_ = std::make_unique<InterruptAckPort>([this](std::uint32_t gsi) {
+    switch (injector_->acknowledge(gsi)) {
+      case Injector::Acknowledgement::Delivered: return InterruptAckPort::Answer::Delivered;
+      case Injector::Acknowledgement::Spurious: return InterruptAckPort::Answer::Spurious;
+      case Injector::Acknowledgement::NotALine: break;
+    }
+    return InterruptAckPort::Answer::NoDevice;
+  });
   i8042_ = std::make_unique<I8042>([this] { request_stop(exit_status::kSuccess, "guest reset the machine through the i8042"); });
 
   if (config_.pit.backend == PitConfig::Backend::User) {
@@ -209,6 +216,11 @@ void Machine::resume() {
   pause_changed_.notify_all();
 }
 
+void Machine::nmi() {
+  if (runners_.empty()) throw std::invalid_argument("the vCPUs have not started yet");
+  runners_.front()->request_nmi();
+}
+
 void Machine::wait_while_paused() {
   std::unique_lock lock(pause_mutex_);
   pause_changed_.wait(lock, [this] { return !paused_.load() || stopping_.load(); });
@@ -219,7 +231,8 @@ void Machine::start_timeline() {
   for (const auto& event : config_.inject) {
     const std::uint64_t at = start + static_cast<std::uint64_t>(event.at.count());
     if (!event.line.empty()) {
-      injector_->schedule(event.line, event.count, static_cast<std::uint64_t>(event.interval.count()), at);
+      injector_->schedule(event.line, event.count, static_cast<std::uint64_t>(event.interval.count()), at,
+                          event.wait_for_ack ? Injector::Pacing::AfterAcknowledgement : Injector::Pacing::Fixed);
       continue;
     }
     auto timer = clock_.make_timer([this, text = event.serial] { serial_->send_input(text); });
@@ -273,7 +286,8 @@ nlohmann::json Machine::stats() const {
   nlohmann::json lines = nlohmann::json::array();
   for (const auto& line : injector_->stats())
     lines.push_back({{"name", line.name}, {"gsi", line.gsi}, {"injected", line.injected},
-                     {"delivered", line.delivered}, {"coalesced", line.coalesced}, {"pending", line.pending},
+                     {"delivered", line.delivered}, {"coalesced", line.coalesced}, {"spurious", line.spurious},
+                     {"pending", line.pending},
                      {"latency_ns", {{"samples", line.latency_samples}, {"p50", line.latency_p50_ns},
                                      {"p99", line.latency_p99_ns}, {"max", line.latency_max_ns}}}});
   stats["lines"] = lines;
@@ -335,7 +349,13 @@ nlohmann::json Machine::handle_control(const nlohmann::json& request) {
     if (count > 100'000'000) throw std::invalid_argument("count must be at most 100000000");
     const std::uint64_t interval_us = unsigned_field("interval_us", 0);
     if (interval_us > 3'600'000'000ull) throw std::invalid_argument("interval_us must be at most an hour");
-    injector_->schedule(line, count, interval_us * 1000, clock_.now_ns());
+    bool wait_for_ack = false;
+    if (request.contains("wait_for_ack")) {
+      if (!request["wait_for_ack"].is_boolean()) throw std::invalid_argument("wait_for_ack must be true or false");
+      wait_for_ack = request["wait_for_ack"].get<bool>();
+    }
+    injector_->schedule(line, count, interval_us * 1000, clock_.now_ns(),
+                        wait_for_ack ? Injector::Pacing::AfterAcknowledgement : Injector::Pacing::Fixed);
     return {{"scheduled", count}};
   }
   if (command == "serial") {
@@ -352,12 +372,16 @@ nlohmann::json Machine::handle_control(const nlohmann::json& request) {
     resume();
     return nlohmann::json::object();
   }
+  if (command == "nmi") {
+    nmi();
+    return nlohmann::json::object();
+  }
   if (command == "stop") {
     // Posted, so this response goes out before the loop stops.
     boost::asio::post(io_, [this] { request_stop(exit_status::kSuccess, "stopped through the control socket"); });
     return nlohmann::json::object();
   }
-  throw std::invalid_argument("unknown command \"" + command + "\" (commands: inject, serial, stats, pause, resume, stop)");
+  throw std::invalid_argument("unknown command \"" + command + "\" (commands: inject, serial, stats, pause, resume, nmi, stop)");
 }
 
 }  // namespace vmm

@@ -61,6 +61,8 @@ class Machine final : public RunControl {
   // Devices and time go on (the PIT keeps counting, as a real one would).
   void pause();
   void resume();
+  // An NMI to the boot vCPU, as QEMU's `nmi` monitor command.
+  void nmi();
 
  private:
   static EntryState load_kernel(const VmConfig& config, const KernelImage& kernel, GuestMemory& memory);

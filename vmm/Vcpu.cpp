@@ -60,6 +60,8 @@ kvm_lapic_state Vcpu::lapic() const {
   return state;
 }
 
+void Vcpu::inject_nmi() { check(::ioctl(fd_.get(), KVM_NMI), "KVM_NMI"); }
+
 void Vcpu::set_lapic(const kvm_lapic_state& state) { check(::ioctl(fd_.get(), KVM_SET_LAPIC, &state), "KVM_SET_LAPIC"); }
 
 std::string Vcpu::describe_registers() const {

@@ -26,6 +26,9 @@ class Vcpu {
   kvm_sregs sregs() const;
   void set_sregs(const kvm_sregs& sregs);
   void set_cpuid(const std::vector<kvm_cpuid_entry2>& entries);
+  // KVM_NMI: queues an NMI for the next entry. Only from the vCPU's own thread
+  // (it takes the vCPU mutex, which KVM_RUN holds).
+  void inject_nmi();
   kvm_lapic_state lapic() const;
   void set_lapic(const kvm_lapic_state& state);
 

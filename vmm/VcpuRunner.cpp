@@ -48,6 +48,11 @@ void VcpuRunner::start() {
   thread_ = std::thread([this] { loop(); });
 }
 
+void VcpuRunner::request_nmi() {
+  nmi_requested_.store(true);
+  kick();
+}
+
 void VcpuRunner::kick() {
   // Set before the signal: if the thread is between exits, its next KVM_RUN
   // returns at once; if it is inside KVM_RUN, the signal brings it out.
@@ -80,6 +85,7 @@ void VcpuRunner::loop() {
       control_.wait_while_paused();
       continue;
     }
+    if (nmi_requested_.exchange(false)) vcpu_.inject_nmi();
     const int error = vcpu_.run();
     if (error == EINTR || error == EAGAIN) {
       immediate_exit.store(0);

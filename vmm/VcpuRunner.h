@@ -43,6 +43,8 @@ class VcpuRunner {
   void start();
   // Makes the next (or current) KVM_RUN return at once. Any thread.
   void kick();
+  // An NMI, injected by the vCPU thread itself before its next KVM_RUN. Any thread.
+  void request_nmi();
   void join();
 
   std::uint64_t exits() const { return exits_.load(std::memory_order_relaxed); }
@@ -72,6 +74,7 @@ class VcpuRunner {
   Bus& mmio_bus_;
   RunControl& control_;
   std::thread thread_;
+  std::atomic<bool> nmi_requested_{false};
   std::atomic<std::uint64_t> exits_{0};
   std::array<std::atomic<std::uint64_t>, kExitReasons> exits_by_reason_{};
   // 512 KiB from calloc, which maps fresh zero pages for a block this large:

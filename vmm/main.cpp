@@ -149,6 +149,7 @@ struct ClientOptions {
   std::string line;
   std::uint64_t count = 1;
   std::uint64_t interval_us = 0;
+  bool wait_for_ack = false;
   std::string command;
   bool json = false;
 };
@@ -171,7 +172,7 @@ int report(const nlohmann::json& answer, bool json) {
 
 int run_inject(const ClientOptions& options) {
   nlohmann::json request = {{"cmd", "inject"}, {"line", options.line}, {"count", options.count},
-                            {"interval_us", options.interval_us}};
+                            {"interval_us", options.interval_us}, {"wait_for_ack", options.wait_for_ack}};
   return report(control_request(options.control, request), options.json);
 }
 
@@ -207,12 +208,14 @@ int main(int argc, char** argv) {
   inject->add_option("--line", client.line, "Line name or GSI")->required();
   inject->add_option("--count", client.count, "How many (default 1)");
   inject->add_option("--interval-us", client.interval_us, "Microseconds between them");
+  inject->add_flag("--wait-for-ack", client.wait_for_ack,
+                   "Never inject while the guest has not acknowledged the line's previous injection");
   inject->add_flag("--json", client.json, "Print the VM's JSON answer");
   auto* ctl = app.add_subcommand("ctl", "Query or steer a running VM through its control socket");
   ctl->add_option("--control", client.control, "The VM's control socket")->required();
-  ctl->add_option("command", client.command, "stats, pause, resume or stop")
+  ctl->add_option("command", client.command, "stats, pause, resume, nmi or stop")
       ->required()
-      ->check(CLI::IsMember({"stats", "pause", "resume", "stop"}));
+      ->check(CLI::IsMember({"stats", "pause", "resume", "nmi", "stop"}));
   ctl->add_flag("--json", client.json, "Print the VM's JSON answer");
 
   auto is_command = [&](const char* name) {

@@ -11,6 +11,7 @@ using testing::FakeClock;
 using testing::RecordingIrqLine;
 
 constexpr std::uint64_t kMs = 1'000'000;
+using Ack = Injector::Acknowledgement;
 
 class InjectorTest : public ::testing::Test {
  protected:
@@ -55,12 +56,80 @@ TEST_F(InjectorTest, LevelLineStaysUpUntilAcknowledgedAndCoalescesMeanwhile) {
   EXPECT_TRUE(level_irq.level);
   clock.advance_to(t0 + 2 * kMs);  // two more while still up
   EXPECT_EQ(level_irq.rising_edges, 1u);
-  EXPECT_TRUE(injector.acknowledge(17));
+  EXPECT_EQ(injector.acknowledge(17), Ack::Delivered);
   EXPECT_FALSE(level_irq.level);
   const auto stats = injector.stats()[1];
   EXPECT_EQ(stats.injected, 3u);
   EXPECT_EQ(stats.delivered, 1u);
   EXPECT_EQ(stats.coalesced, 2u);
+}
+
+// A resample that comes before the guest's EOI re-raises a line the handler is
+// about to acknowledge; the run of the handler that this causes finds nothing
+// pending, and must not count as a delivery.
+TEST_F(InjectorTest, AcknowledgingALevelLineThatIsDownIsSpurious) {
+  injector.schedule("disk", 1, 0, t0);
+  clock.advance_to(t0);
+  EXPECT_EQ(injector.acknowledge(17), Ack::Delivered);
+  EXPECT_EQ(injector.acknowledge(17), Ack::Spurious);
+  const auto stats = injector.stats()[1];
+  EXPECT_EQ(stats.delivered, 1u);
+  EXPECT_EQ(stats.spurious, 1u);
+  EXPECT_EQ(stats.coalesced, 0u);
+}
+
+// An edge injected after the guest took the interrupt but before its handler
+// acknowledged it is delivered again after the EOI; its acknowledgement finds
+// no injection outstanding and still counts, or delivered would fall short of
+// what the guest counted.
+TEST_F(InjectorTest, EveryAcknowledgementOfAnEdgeLineIsADelivery) {
+  injector.schedule("nic", 2, kMs, t0);
+  clock.advance_to(t0 + kMs);
+  EXPECT_EQ(injector.acknowledge(5), Ack::Delivered);
+  EXPECT_EQ(injector.acknowledge(5), Ack::Delivered);
+  const auto stats = injector.stats()[0];
+  EXPECT_EQ(stats.delivered, 2u);
+  EXPECT_EQ(stats.coalesced, 0u);
+  EXPECT_EQ(stats.spurious, 0u);
+}
+
+// Paced by acknowledgements, a guest that falls behind (a stalled vCPU) delays
+// the next injection instead of having it coalesce; deadlines stay absolute, so
+// a guest that keeps up sees the nominal interval.
+TEST_F(InjectorTest, WaitingForTheAcknowledgementNeverCoalesces) {
+  injector.schedule("nic", 4, kMs, t0, Injector::Pacing::AfterAcknowledgement);
+  clock.advance_to(t0);
+  EXPECT_EQ(edge_irq.rising_edges, 1u);
+  clock.jump_to(t0 + 10 * kMs);  // the guest is stalled: three deadlines pass
+  EXPECT_EQ(edge_irq.rising_edges, 1u);
+  injector.acknowledge(5);
+  clock.advance(0);  // the acknowledgement re-arms the burst's timer; the deadline is past
+  EXPECT_EQ(edge_irq.rising_edges, 2u);
+  clock.advance(5 * kMs);  // no acknowledgement: nothing more
+  EXPECT_EQ(edge_irq.rising_edges, 2u);
+  injector.acknowledge(5);
+  clock.advance(0);
+  injector.acknowledge(5);
+  clock.advance(0);
+  EXPECT_EQ(edge_irq.rising_edges, 4u);
+  injector.acknowledge(5);
+  const auto stats = injector.stats()[0];
+  EXPECT_EQ(stats.injected, 4u);
+  EXPECT_EQ(stats.delivered, 4u);
+  EXPECT_EQ(stats.coalesced, 0u);
+  EXPECT_EQ(stats.pending, 0u);
+}
+
+TEST_F(InjectorTest, WaitingForTheAcknowledgementKeepsTheIntervalWhenTheGuestKeepsUp) {
+  injector.schedule("disk", 3, 2 * kMs, t0, Injector::Pacing::AfterAcknowledgement);
+  clock.advance_to(t0);
+  EXPECT_TRUE(level_irq.level);
+  clock.advance_to(t0 + kMs / 10);
+  injector.acknowledge(17);
+  clock.advance_to(t0 + 2 * kMs - 1);
+  EXPECT_EQ(level_irq.rising_edges, 1u);
+  clock.advance_to(t0 + 2 * kMs);
+  EXPECT_EQ(level_irq.rising_edges, 2u);
 }
 
 TEST_F(InjectorTest, LatencyFromInjectionToAcknowledgement) {
@@ -79,7 +148,7 @@ TEST_F(InjectorTest, LatencyFromInjectionToAcknowledgement) {
 }
 
 TEST_F(InjectorTest, StrayAcknowledgementsAreCountedApart) {
-  EXPECT_FALSE(injector.acknowledge(9));
+  EXPECT_EQ(injector.acknowledge(9), Ack::NotALine);
   EXPECT_EQ(injector.stray_acknowledgements(), 1u);
 }
 
