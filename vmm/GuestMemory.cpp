@@ -1,12 +1,15 @@
 #include "vmm/GuestMemory.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "vmm/Errors.h"
 
@@ -61,6 +64,22 @@ void GuestMemory::fill(std::uint64_t address, std::uint64_t length, std::uint8_t
 void GuestMemory::read(std::uint64_t address, std::span<std::uint8_t> bytes) const {
   auto source = checked_span(address, bytes.size());
   if (!bytes.empty()) std::memcpy(bytes.data(), source.data(), bytes.size());
+}
+
+std::uint64_t GuestMemory::resident_bytes() const {
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  std::uint64_t resident = 0;
+  std::vector<unsigned char> vector(1024);
+  for (const Region& region : regions_) {
+    // In chunks: a per-page vector for all of a large guest would itself be
+    // megabytes of vmm memory.
+    for (std::uint64_t offset = 0; offset < region.size; offset += vector.size() * page) {
+      const std::uint64_t length = std::min<std::uint64_t>(vector.size() * page, region.size - offset);
+      if (::mincore(region.host + offset, length, vector.data()) != 0) return 0;  // unknown; never on our mapping
+      for (std::uint64_t i = 0; i < (length + page - 1) / page; ++i) resident += (vector[i] & 1) * page;
+    }
+  }
+  return resident;
 }
 
 }  // namespace vmm

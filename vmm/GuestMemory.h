@@ -28,6 +28,9 @@ class GuestMemory {
   explicit GuestMemory(std::uint64_t bytes);
 
   std::uint64_t size() const { return size_; }
+  // Bytes of guest memory the host has backed with pages so far (mincore), so
+  // that vmm's own memory use can be told apart from the guest's in its RSS.
+  std::uint64_t resident_bytes() const;
   const std::vector<Region>& regions() const { return regions_; }
   // Where the contiguous RAM starting at 0 ends.
   std::uint64_t low_end() const { return regions_.front().size; }

@@ -135,6 +135,8 @@ void Machine::attach_devices() {
   io_bus_.add(kCom1Port, Uart16550::kPorts, *com1_, "COM1 16550A");
   io_bus_.add(kDebugExitPort, DebugExit::kPorts, *debug_exit_, "debug-exit");
   io_bus_.add(kInterruptAckPort, InterruptAckPort::kPorts, *ack_port_, "interrupt acknowledge");
+  io_bus_.add(kPostCodePort, 1, post_code_, "POST code");
+  mmio_bus_.add(kScratchMmio, ScratchRegister::kBytes, scratch_mmio_, "scratch register");
   io_bus_.add(I8042::kDataPort, 1, i8042_->data_port(), "i8042 data");
   io_bus_.add(I8042::kCommandPort, 1, i8042_->command_port(), "i8042 command");
 }
@@ -292,6 +294,7 @@ nlohmann::json Machine::stats() const {
                                      {"p99", line.latency_p99_ns}, {"max", line.latency_max_ns}}}});
   stats["lines"] = lines;
   stats["stray_acknowledgements"] = injector_->stray_acknowledgements();
+  stats["memory"] = {{"guest_bytes", memory_.size()}, {"guest_resident_bytes", memory_.resident_bytes()}};
 
   static const std::pair<unsigned, const char*> kReasons[] = {
       {KVM_EXIT_IO, "io"},          {KVM_EXIT_MMIO, "mmio"},         {KVM_EXIT_HLT, "hlt"},
@@ -299,7 +302,6 @@ nlohmann::json Machine::stats() const {
       {KVM_EXIT_INTERNAL_ERROR, "internal_error"}, {KVM_EXIT_SYSTEM_EVENT, "system_event"}};
   nlohmann::json exits = nlohmann::json::object();
   nlohmann::json ports = nlohmann::json::object();
-  std::vector<std::uint64_t> by_port(VcpuRunner::kPorts, 0);
   for (const auto& runner : runners_) {
     for (std::size_t reason = 0; reason < VcpuRunner::kExitReasons; ++reason) {
       const std::uint64_t count = runner->exits_by_reason(reason);
@@ -309,13 +311,15 @@ nlohmann::json Machine::stats() const {
         if (id == reason) name = label;
       exits[name] = exits.value(name, std::uint64_t{0}) + count;
     }
-    for (std::size_t port = 0; port < VcpuRunner::kPorts; ++port) by_port[port] += runner->port_accesses(port);
   }
-  for (std::size_t port = 0; port < by_port.size(); ++port) {
-    if (by_port[port] == 0) continue;
-    char name[8];
+  // Port by port across the vCPUs, so no 64 Ki-entry table is built just to print a few.
+  for (std::size_t port = 0; port < VcpuRunner::kPorts; ++port) {
+    std::uint64_t accesses = 0;
+    for (const auto& runner : runners_) accesses += runner->port_accesses(port);
+    if (accesses == 0) continue;
+    char name[24];
     std::snprintf(name, sizeof name, "0x%zx", port);
-    ports[name] = by_port[port];
+    ports[name] = accesses;
   }
   stats["exits"] = exits;
   stats["port_io"] = ports;

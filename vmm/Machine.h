@@ -17,6 +17,7 @@
 #include "devices/DebugExit.h"
 #include "devices/InterruptAckPort.h"
 #include "devices/I8042.h"
+#include "devices/ScratchRegister.h"
 #include "devices/Pit8254.h"
 #include "devices/Uart16550.h"
 #include "irq/GsiRoutingTable.h"
@@ -89,6 +90,7 @@ class Machine final : public RunControl {
   std::unique_ptr<Uart16550> com1_;
   std::unique_ptr<DebugExit> debug_exit_;
   std::unique_ptr<I8042> i8042_;
+  ScratchRegister post_code_, scratch_mmio_;
   // Scripted lines from the config, by name: what inject commands drive.
   std::vector<std::pair<std::string, std::unique_ptr<IrqLine>>> scripted_lines_;
   std::unique_ptr<Injector> injector_;

@@ -15,6 +15,9 @@ constexpr std::uint64_t kSystemControlPort = 0x61;
 constexpr std::uint64_t kCom1Port = 0x3f8;
 constexpr std::uint64_t kDebugExitPort = 0xf4;
 constexpr std::uint64_t kInterruptAckPort = 0x520;  // scripted lines' acknowledge register
+constexpr std::uint64_t kPostCodePort = 0x80;
+// Below the IOAPIC (0xFEC00000), clear of the LAPIC, HPET and any PCI window.
+constexpr std::uint64_t kScratchMmio = 0xFEB00000;
 
 constexpr std::uint32_t kPitGsi = 0;
 constexpr std::uint32_t kCom1Gsi = 4;

@@ -3,6 +3,13 @@
 // vmm's figures as ratios to these, measured in the same run.
 //
 //   bench_reference pio N    N port-I/O exits of a real-mode `out` loop: ns per exit
+//   bench_reference boot KERNEL
+//                            boots a Multiboot ELF32 guest (tools/bench's guests)
+//                            with what vmm's trivial platform answers: COM1 output
+//                            goes to stdout as it is written, port 0x80 and MMIO
+//                            writes are taken and dropped, debug-exit (0xF4) ends
+//                            the program. Start-up and exit-cost benchmarks run the
+//                            same image under vmm and under this.
 //   bench_reference tsc-khz  the host TSC rate (the guest's, under KVM) in kHz
 //   bench_reference irq KERNEL CMDLINE GSI N INTERVAL_US
 //                            boots the bundled Multiboot kernel (the same guest
@@ -124,39 +131,45 @@ std::uint32_t load_multiboot(const std::string& path, std::uint8_t* memory, std:
   return ehdr.e_entry;
 }
 
-int irq(const std::string& kernel, const std::string& cmdline, std::uint32_t gsi, long count, long interval_us) {
-  const int kvm = checked(::open("/dev/kvm", O_RDWR | O_CLOEXEC), "open /dev/kvm");
-  const int vm = checked(::ioctl(kvm, KVM_CREATE_VM, 0), "KVM_CREATE_VM");
-  checked(::ioctl(vm, KVM_SET_TSS_ADDR, 0xfffbd000), "KVM_SET_TSS_ADDR");
-  constexpr std::size_t kMemory = 64 << 20;
-  auto* memory = static_cast<std::uint8_t*>(
-      ::mmap(nullptr, kMemory, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
-  if (memory == MAP_FAILED) die("mmap");
-  kvm_userspace_memory_region region{0, 0, 0, kMemory, reinterpret_cast<std::uint64_t>(memory)};
-  checked(::ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region), "KVM_SET_USER_MEMORY_REGION");
-  checked(::ioctl(vm, KVM_CREATE_IRQCHIP, 0), "KVM_CREATE_IRQCHIP");  // KVM's default routing covers GSI 0-23
-  const int trigger = checked(::eventfd(0, EFD_CLOEXEC), "eventfd");
-  kvm_irqfd irqfd{};
-  irqfd.fd = static_cast<std::uint32_t>(trigger);
-  irqfd.gsi = gsi;
-  checked(::ioctl(vm, KVM_IRQFD, &irqfd), "KVM_IRQFD");
+struct GuestVm {
+  int kvm = -1, vm = -1, vcpu = -1;
+  kvm_run* run = nullptr;
+};
 
-  const int vcpu = checked(::ioctl(vm, KVM_CREATE_VCPU, 0), "KVM_CREATE_VCPU");
+// One VM, one vCPU in 32-bit protected mode at the kernel's Multiboot entry,
+// optionally with KVM's irqchip (and its default GSI routing) for interrupts.
+GuestVm create_multiboot_vm(const std::string& kernel, const std::string& cmdline, std::size_t memory_size,
+                            bool irqchip) {
+  GuestVm guest;
+  guest.kvm = checked(::open("/dev/kvm", O_RDWR | O_CLOEXEC), "open /dev/kvm");
+  guest.vm = checked(::ioctl(guest.kvm, KVM_CREATE_VM, 0), "KVM_CREATE_VM");
+  const int kvm = guest.kvm, vm = guest.vm;
+  checked(::ioctl(vm, KVM_SET_TSS_ADDR, 0xfffbd000), "KVM_SET_TSS_ADDR");
+  auto* memory = static_cast<std::uint8_t*>(
+      ::mmap(nullptr, memory_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+  if (memory == MAP_FAILED) die("mmap");
+  kvm_userspace_memory_region region{0, 0, 0, memory_size, reinterpret_cast<std::uint64_t>(memory)};
+  checked(::ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region), "KVM_SET_USER_MEMORY_REGION");
+  if (irqchip) checked(::ioctl(vm, KVM_CREATE_IRQCHIP, 0), "KVM_CREATE_IRQCHIP");
+
+  const int vcpu = guest.vcpu = checked(::ioctl(vm, KVM_CREATE_VCPU, 0), "KVM_CREATE_VCPU");
   // CPUID as KVM supports it (long mode needs it); the C layout of kvm_cpuid2.
   std::vector<std::uint8_t> cpuid(8 + 256 * sizeof(kvm_cpuid_entry2));
   std::uint32_t entries = 256;
   std::memcpy(cpuid.data(), &entries, 4);
   checked(::ioctl(kvm, _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x05, 8), cpuid.data()), "KVM_GET_SUPPORTED_CPUID");
   checked(::ioctl(vcpu, _IOC(_IOC_WRITE, KVMIO, 0x90, 8), cpuid.data()), "KVM_SET_CPUID2");
-  kvm_lapic_state lapic{};
-  checked(::ioctl(vcpu, KVM_GET_LAPIC, &lapic), "KVM_GET_LAPIC");
-  const std::uint32_t lint0 = 0x700, lint1 = 0x400;  // ExtINT, NMI
-  std::memcpy(&lapic.regs[0x350], &lint0, 4);
-  std::memcpy(&lapic.regs[0x360], &lint1, 4);
-  checked(::ioctl(vcpu, KVM_SET_LAPIC, &lapic), "KVM_SET_LAPIC");
+  if (irqchip) {
+    kvm_lapic_state lapic{};
+    checked(::ioctl(vcpu, KVM_GET_LAPIC, &lapic), "KVM_GET_LAPIC");
+    const std::uint32_t lint0 = 0x700, lint1 = 0x400;  // ExtINT, NMI
+    std::memcpy(&lapic.regs[0x350], &lint0, 4);
+    std::memcpy(&lapic.regs[0x360], &lint1, 4);
+    checked(::ioctl(vcpu, KVM_SET_LAPIC, &lapic), "KVM_SET_LAPIC");
+  }
 
   std::uint32_t info = 0;
-  const std::uint32_t entry = load_multiboot(kernel, memory, kMemory, "reference " + cmdline, info);
+  const std::uint32_t entry = load_multiboot(kernel, memory, memory_size, cmdline, info);
   kvm_sregs sregs{};
   checked(::ioctl(vcpu, KVM_GET_SREGS, &sregs), "KVM_GET_SREGS");
   kvm_segment code{};
@@ -180,8 +193,47 @@ int irq(const std::string& kernel, const std::string& cmdline, std::uint32_t gsi
   regs.rflags = 0x2;
   checked(::ioctl(vcpu, KVM_SET_REGS, &regs), "KVM_SET_REGS");
   const int run_size = checked(::ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0), "KVM_GET_VCPU_MMAP_SIZE");
-  auto* run = static_cast<kvm_run*>(::mmap(nullptr, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0));
-  if (run == MAP_FAILED) die("mmap kvm_run");
+  guest.run = static_cast<kvm_run*>(::mmap(nullptr, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0));
+  if (guest.run == MAP_FAILED) die("mmap kvm_run");
+  return guest;
+}
+
+int boot(const std::string& kernel) {
+  const GuestVm guest = create_multiboot_vm(kernel, "reference", 16 << 20, false);
+  for (;;) {
+    if (::ioctl(guest.vcpu, KVM_RUN, 0) < 0) {
+      if (errno == EINTR) continue;
+      die("KVM_RUN");
+    }
+    kvm_run& run = *guest.run;
+    if (run.exit_reason == KVM_EXIT_MMIO) {
+      if (!run.mmio.is_write) std::memset(run.mmio.data, 0xff, sizeof run.mmio.data);
+      continue;
+    }
+    if (run.exit_reason != KVM_EXIT_IO) {
+      std::fprintf(stderr, "bench_reference: guest exit %u\n", run.exit_reason);
+      return 1;
+    }
+    auto* bytes = reinterpret_cast<std::uint8_t*>(&run) + run.io.data_offset;
+    if (run.io.direction == KVM_EXIT_IO_IN) {
+      std::memset(bytes, run.io.port == 0x3fd ? 0x60 : 0xff, run.io.size * run.io.count);
+    } else if (run.io.port == 0x3f8) {
+      if (::write(STDOUT_FILENO, bytes, 1) != 1) die("write");  // at once, as vmm's serial output
+    } else if (run.io.port == 0xf4) {
+      return bytes[0];
+    }
+  }
+}
+
+int irq(const std::string& kernel, const std::string& cmdline, std::uint32_t gsi, long count, long interval_us) {
+  const GuestVm guest = create_multiboot_vm(kernel, "reference " + cmdline, 64 << 20, true);
+  const int vm = guest.vm, vcpu = guest.vcpu;
+  kvm_run* const run = guest.run;
+  const int trigger = checked(::eventfd(0, EFD_CLOEXEC), "eventfd");
+  kvm_irqfd irqfd{};
+  irqfd.fd = static_cast<std::uint32_t>(trigger);
+  irqfd.gsi = gsi;
+  checked(::ioctl(vm, KVM_IRQFD, &irqfd), "KVM_IRQFD");
 
   // The vCPU thread answers the ports the guest needs (COM1 says "transmitter
   // empty"; output is dropped), timestamps acknowledgements and ends at debug-exit.
@@ -251,8 +303,9 @@ int main(int argc, char** argv) {
   const std::string command = argc > 1 ? argv[1] : "";
   if (command == "pio") return pio(argc > 2 ? std::atol(argv[2]) : 100000);
   if (command == "tsc-khz") return tsc_khz();
+  if (command == "boot" && argc == 3) return boot(argv[2]);
   if (command == "irq" && argc == 7)
     return irq(argv[2], argv[3], static_cast<std::uint32_t>(std::atol(argv[4])), std::atol(argv[5]), std::atol(argv[6]));
-  std::fprintf(stderr, "usage: bench_reference pio [N] | tsc-khz | irq KERNEL CMDLINE GSI N INTERVAL_US\n");
+  std::fprintf(stderr, "usage: bench_reference pio [N] | tsc-khz | boot KERNEL | irq KERNEL CMDLINE GSI N INTERVAL_US\n");
   return 2;
 }
