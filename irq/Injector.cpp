@@ -148,6 +148,9 @@ std::vector<Injector::LineStats> Injector::stats() const {
     if (stats.latency_samples > 0) {
       stats.latency_p50_ns = percentile(state.latency_histogram, stats.latency_samples, 0.50);
       stats.latency_p99_ns = percentile(state.latency_histogram, stats.latency_samples, 0.99);
+      for (std::size_t bucket = 0; bucket < state.latency_histogram.size(); ++bucket)
+        if (state.latency_histogram[bucket] != 0)
+          stats.latency_histogram.emplace_back(bucket * kBucketNs, state.latency_histogram[bucket]);
     }
     if (state.line.trigger == Trigger::Edge && stats.injected > stats.delivered)
       stats.coalesced = stats.injected - stats.delivered;

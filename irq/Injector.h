@@ -21,6 +21,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "devices/Clock.h"
@@ -53,6 +54,9 @@ class Injector {
     std::uint64_t latency_p50_ns = 0;
     std::uint64_t latency_p99_ns = 0;
     std::uint64_t latency_max_ns = 0;
+    // The distribution behind the percentiles: (bucket start in ns, samples)
+    // for the non-empty 100 ns buckets, in order; the last bucket is open-ended.
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> latency_histogram;
   };
 
   // Fixed: every injection at its deadline, whether or not the guest has

@@ -291,7 +291,8 @@ nlohmann::json Machine::stats() const {
                      {"delivered", line.delivered}, {"coalesced", line.coalesced}, {"spurious", line.spurious},
                      {"pending", line.pending},
                      {"latency_ns", {{"samples", line.latency_samples}, {"p50", line.latency_p50_ns},
-                                     {"p99", line.latency_p99_ns}, {"max", line.latency_max_ns}}}});
+                                     {"p99", line.latency_p99_ns}, {"max", line.latency_max_ns},
+                                     {"histogram_100ns", line.latency_histogram}}}});
   stats["lines"] = lines;
   stats["stray_acknowledgements"] = injector_->stray_acknowledgements();
   stats["memory"] = {{"guest_bytes", memory_.size()}, {"guest_resident_bytes", memory_.resident_bytes()}};

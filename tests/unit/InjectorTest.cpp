@@ -145,6 +145,8 @@ TEST_F(InjectorTest, LatencyFromInjectionToAcknowledgement) {
   EXPECT_EQ(stats.latency_p99_ns, 900'000u);
   EXPECT_EQ(stats.latency_max_ns, 900'000u);
   EXPECT_EQ(stats.coalesced, 0u);
+  using Bucket = std::pair<std::uint64_t, std::uint32_t>;
+  EXPECT_EQ(stats.latency_histogram, (std::vector<Bucket>{{20'000, 98}, {900'000, 2}}));
 }
 
 TEST_F(InjectorTest, StrayAcknowledgementsAreCountedApart) {

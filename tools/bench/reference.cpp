@@ -8,8 +8,9 @@
 //                            with what vmm's trivial platform answers: COM1 output
 //                            goes to stdout as it is written, port 0x80 and MMIO
 //                            writes are taken and dropped, debug-exit (0xF4) ends
-//                            the program. Start-up and exit-cost benchmarks run the
-//                            same image under vmm and under this.
+//                            the program; a halt (no interrupt can come) waits for
+//                            a signal. Start-up, memory and exit-cost benchmarks
+//                            run the same image under vmm and under this.
 //   bench_reference tsc-khz  the host TSC rate (the guest's, under KVM) in kHz
 //   bench_reference irq KERNEL CMDLINE GSI N INTERVAL_US
 //                            boots the bundled Multiboot kernel (the same guest
@@ -17,6 +18,7 @@
 //                            injects N edges on GSI through an irqfd, paced
 //                            INTERVAL_US apart, and times each from the eventfd
 //                            write to the guest handler's write to port 0x520
+//                            (every latency, sorted, to SAMPLES_FILE if given)
 //
 // Deliberately self-contained: raw ioctls, no project code.
 
@@ -210,6 +212,10 @@ int boot(const std::string& kernel) {
       if (!run.mmio.is_write) std::memset(run.mmio.data, 0xff, sizeof run.mmio.data);
       continue;
     }
+    if (run.exit_reason == KVM_EXIT_HLT) {
+      ::pause();
+      return 0;
+    }
     if (run.exit_reason != KVM_EXIT_IO) {
       std::fprintf(stderr, "bench_reference: guest exit %u\n", run.exit_reason);
       return 1;
@@ -225,7 +231,8 @@ int boot(const std::string& kernel) {
   }
 }
 
-int irq(const std::string& kernel, const std::string& cmdline, std::uint32_t gsi, long count, long interval_us) {
+int irq(const std::string& kernel, const std::string& cmdline, std::uint32_t gsi, long count, long interval_us,
+        const char* samples_path) {
   const GuestVm guest = create_multiboot_vm(kernel, "reference " + cmdline, 64 << 20, true);
   const int vm = guest.vm, vcpu = guest.vcpu;
   kvm_run* const run = guest.run;
@@ -274,6 +281,10 @@ int irq(const std::string& kernel, const std::string& cmdline, std::uint32_t gsi
     if (acknowledged_at != 0) latencies.push_back(acknowledged_at - sent);
   }
   std::sort(latencies.begin(), latencies.end());
+  if (samples_path) {
+    std::ofstream samples(samples_path);
+    for (const std::uint64_t latency : latencies) samples << latency << '\n';
+  }
   if (latencies.empty()) {
     std::fprintf(stderr, "bench_reference: the guest acknowledged nothing\n");
     std::exit(1);
@@ -304,8 +315,9 @@ int main(int argc, char** argv) {
   if (command == "pio") return pio(argc > 2 ? std::atol(argv[2]) : 100000);
   if (command == "tsc-khz") return tsc_khz();
   if (command == "boot" && argc == 3) return boot(argv[2]);
-  if (command == "irq" && argc == 7)
-    return irq(argv[2], argv[3], static_cast<std::uint32_t>(std::atol(argv[4])), std::atol(argv[5]), std::atol(argv[6]));
-  std::fprintf(stderr, "usage: bench_reference pio [N] | tsc-khz | boot KERNEL | irq KERNEL CMDLINE GSI N INTERVAL_US\n");
+  if (command == "irq" && (argc == 7 || argc == 8))
+    return irq(argv[2], argv[3], static_cast<std::uint32_t>(std::atol(argv[4])), std::atol(argv[5]), std::atol(argv[6]),
+               argc == 8 ? argv[7] : nullptr);
+  std::fprintf(stderr, "usage: bench_reference pio [N] | tsc-khz | boot KERNEL | irq KERNEL CMDLINE GSI N INTERVAL_US [SAMPLES_FILE]\n");
   return 2;
 }

@@ -2,6 +2,9 @@
  * debug-exit at once. Start-up benchmarks time vmm (and QEMU) against it: exec
  * to the first serial byte, and exec to exit. 32-bit code, no stack.
  *
+ * With -DIDLE it halts for good after the byte instead of exiting, so the
+ * memory of a live VMM process can be read.
+ *
  * Built twice from this file: with a Multiboot header (vmm, bench_reference),
  * and with -DPVH, a PVH entry note instead (XEN_ELFNOTE_PHYS32_ENTRY), which is
  * how QEMU's microvm machine boots an ELF without option ROMs. Both enter here
@@ -35,9 +38,14 @@ _start:
     out %al, %dx
     mov $'\n', %al
     out %al, %dx
+#ifdef IDLE
+    /* Stay up, for memory measurements of a live process: halt for good. */
+    cli
+#else
     mov $0xf4, %dx
     xor %al, %al
     out %al, %dx
+#endif
 1:  hlt
     jmp 1b
 
