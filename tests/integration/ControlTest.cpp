@@ -21,8 +21,7 @@
 namespace vmm::testing {
 namespace {
 
-std::string write_config(const std::string& dir) {
-  const std::string path = dir + "/control-test.json";
+std::string write_config(const std::string& path) {
   std::ofstream(path) << R"({"cmdline": "tasks=2 runtime_ms=0 progress_ms=100 nmi=finish intc=ioapic irqs=5,17:level,24:msi80", "timeout_ms": 120000,
     "irq": {"lines": [{"name": "nic", "gsi": 5}, {"name": "disk", "gsi": 17, "trigger": "level"},
                       {"name": "msi", "gsi": 24, "msi": {"apic_id": 0, "vector": 80}}]}})";
@@ -32,13 +31,13 @@ std::string write_config(const std::string& dir) {
 class ControlTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir();
-    socket_ = dir_ + "/vmm-control-test.sock";
-    serial_ = dir_ + "/vmm-control-test.serial";
-    stats_ = dir_ + "/vmm-control-test-stats.json";
+    config_ = scratch_path("json");
+    socket_ = scratch_path("sock");
+    serial_ = scratch_path("serial");
+    stats_ = scratch_path("stats.json");
   }
   std::future<VmmResult> start_vm() {
-    const std::string config = write_config(dir_);
+    const std::string config = write_config(config_);
     return std::async(std::launch::async, [=, this] {
       return run_vmm({"run", config, "--control", socket_, "--serial", "file:" + serial_, "--stats", stats_});
     });
@@ -51,7 +50,7 @@ class ControlTest : public ::testing::Test {
   }
   std::size_t progress_lines() { return lines_with_tag(serial_output(), "progress").size(); }
 
-  std::string dir_, socket_, serial_, stats_;
+  std::string config_, socket_, serial_, stats_;
 };
 
 TEST_F(ControlTest, TwentyConcurrentClientsAndAbusersKeepTotalsExact) {

@@ -79,9 +79,7 @@ nlohmann::json config_for(const Injection& injection, const std::string& socket)
 }
 
 Outcome run_injection(const Injection& injection) {
-  const std::string dir = ::testing::TempDir();
-  const std::string socket = dir + "/vmm-injection-test.sock", config = dir + "/injection-test.json",
-                    stats = dir + "/injection-test-stats.json";
+  const std::string socket = scratch_path("sock"), config = scratch_path("json"), stats = scratch_path("stats.json");
   std::ofstream(config) << config_for(injection, socket).dump(2);
   auto vm = std::async(std::launch::async, [=] {
     VmmRun run;

@@ -72,7 +72,7 @@ std::string read_until(int fd, const std::string& marker, std::string& seen) {
 
 TEST(Serial, SocketBackendTakesAClientThatLeavesAndComesBack) {
   REQUIRE_KVM();
-  const std::string path = ::testing::TempDir() + "/vmm-serial-test.sock";
+  const std::string path = scratch_path("sock");
   const std::string data = random_bytes(kInputBytes);
   auto vmm = std::async(std::launch::async, [&] {
     return run_vmm({"run", "--serial", "socket:" + path, "--cmdline", "echo=" + std::to_string(kInputBytes),

@@ -1,5 +1,7 @@
 #include "VmmProcess.h"
 
+#include <gtest/gtest.h>
+
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <poll.h>
@@ -154,6 +156,14 @@ std::string field(const std::string& line, const std::string& key) {
   if (pos == std::string::npos) return "";
   const auto start = pos + needle.size();
   return line.substr(start, line.find(' ', start) - start);
+}
+
+std::string scratch_path(const std::string& name) {
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string prefix = test ? std::string(test->test_suite_name()) + "." + test->name() : "vmm";
+  for (char& c : prefix)
+    if (c == '/') c = '_';  // parameterised names
+  return ::testing::TempDir() + prefix + "." + name;
 }
 
 }  // namespace vmm::testing

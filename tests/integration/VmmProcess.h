@@ -38,6 +38,10 @@ std::string kvm_unusable_reason();
 // it; -1 if it never comes.
 int connect_unix(const std::string& path);
 
+// A scratch path for the running test alone: ctest runs tests in parallel, and
+// two tests of one suite must not share a socket or a config file.
+std::string scratch_path(const std::string& name);
+
 // True when `program` is on PATH.
 bool have_program(const std::string& program);
 
