@@ -47,10 +47,13 @@ std::size_t OutputPump::write(std::span<const std::uint8_t> bytes) {
   const std::size_t taken = std::min(room, bytes.size());
   if (taken < bytes.size()) starved_ = true;
   if (taken == 0) return 0;
-  const bool was_empty = buffer_.empty();
+  const std::size_t before = buffer_.size();
   buffer_.insert(buffer_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(taken));
+  // Gathering, the writer wants to hear only that a batch is complete.
+  const bool wake_writer = idle_ || (before < kGatherBytes && buffer_.size() >= kGatherBytes);
+  idle_ = false;
   lock.unlock();
-  if (was_empty) changed_.notify_all();
+  if (wake_writer) changed_.notify_all();
   return taken;
 }
 
@@ -108,9 +111,19 @@ bool OutputPump::write_chunk(int fd, const std::uint8_t* data, std::size_t size,
 void OutputPump::run() {
   std::vector<std::uint8_t> chunk;
   std::unique_lock lock(mutex_);
+  auto last_write = std::chrono::steady_clock::time_point{};
   while (true) {
+    idle_ = true;
     changed_.wait(lock, [this] { return stopping_ || (fd_ >= 0 && !buffer_.empty()); });
+    idle_ = false;
     if (stopping_) return;  // drain() already waited for what could be written
+    if (std::chrono::steady_clock::now() - last_write < 2 * kGather) {
+      // Streaming: gather more before the next write() (no producer wakes us).
+      changed_.wait_until(lock, last_write + kGather,
+                          [this] { return stopping_ || fd_ < 0 || buffer_.size() >= kGatherBytes; });
+      if (stopping_) return;
+      if (fd_ < 0 || buffer_.empty()) continue;
+    }
     const int fd = fd_;
     chunk.assign(buffer_.begin(), buffer_.end());
     writing_ = true;
@@ -121,6 +134,7 @@ void OutputPump::run() {
     delivered_.fetch_add(written, std::memory_order_relaxed);
 
     lock.lock();
+    last_write = std::chrono::steady_clock::now();
     writing_ = false;
     buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(written));
     if (!ok) {

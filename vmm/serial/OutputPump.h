@@ -7,8 +7,15 @@
 // UART keeps bytes in its FIFO and the guest waits; the space callback tells the
 // UART to go on. Nothing is dropped except after the reader is gone for good
 // (stdout closed), and that is counted.
+//
+// A guest streaming output writes a byte per exit. Waking the writer for each
+// would cost the vCPU thread a futex syscall per byte and the writer a write()
+// per byte, so while output streams the writer gathers for up to kGather before
+// it writes, and producers wake it only when it sleeps for want of data. The
+// first byte after a quiet spell still goes out at once (echo stays prompt).
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -22,6 +29,8 @@ namespace vmm {
 class OutputPump final : public ByteSink {
  public:
   static constexpr std::size_t kCapacity = 64 * 1024;
+  static constexpr std::chrono::microseconds kGather{500};
+  static constexpr std::size_t kGatherBytes = 4096;  // enough gathered: write without waiting longer
 
   OutputPump();
   ~OutputPump() override;
@@ -58,6 +67,7 @@ class OutputPump final : public ByteSink {
   bool writing_ = false;   // the writer is inside write() on fd_
   bool starved_ = false;   // a producer was refused room
   bool stopping_ = false;
+  bool idle_ = false;      // the writer sleeps until there is data: a producer must wake it
   std::function<void()> on_space_;
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> discarded_{0};
