@@ -49,6 +49,11 @@ class ControlTest : public ::testing::Test {
     return text.str();
   }
   std::size_t progress_lines() { return lines_with_tag(serial_output(), "progress").size(); }
+  // The guest's tick count in its latest progress line (hz=1000: milliseconds).
+  std::uint64_t latest_ticks() {
+    const auto lines = lines_with_tag(serial_output(), "progress");
+    return lines.empty() ? 0 : std::stoull(field(lines.back(), "ticks"));
+  }
 
   std::string config_, socket_, serial_, stats_;
 };
@@ -143,16 +148,26 @@ TEST_F(ControlTest, PauseStopsTheGuestAndResumeLetsItGoOn) {
   auto vm = start_vm();
   ASSERT_TRUE(request(socket_, {{"cmd", "stats"}})["ok"].get<bool>());
   while (progress_lines() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const auto pause_requested = std::chrono::steady_clock::now();
   ASSERT_TRUE(request(socket_, {{"cmd", "pause"}})["ok"].get<bool>());
   EXPECT_TRUE(request(socket_, {{"cmd", "stats"}})["stats"]["paused"].get<bool>());
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // output already in flight lands
   const std::size_t paused_at = progress_lines();
+  const std::uint64_t ticks_at_pause = latest_ticks();
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   EXPECT_EQ(progress_lines(), paused_at) << "the guest ran while paused";
   ASSERT_TRUE(request(socket_, {{"cmd", "resume"}})["ok"].get<bool>());
   for (int attempt = 0; attempt < 100 && progress_lines() <= paused_at + 2; ++attempt)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_GT(progress_lines(), paused_at + 2) << "the guest did not go on after resume";
+  // Time went on sanely: the PIT counted through the pause and reinjects the
+  // ticks the guest missed, but never gives it more ticks than real time passed.
+  const std::uint64_t ticks_after = latest_ticks();
+  const auto wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                             pause_requested).count();
+  EXPECT_GT(ticks_after, ticks_at_pause);
+  EXPECT_LE(ticks_after - ticks_at_pause, static_cast<std::uint64_t>(wall_ms) + 20)
+      << "the guest got more timer ticks than milliseconds passed";
   EXPECT_TRUE(request(socket_, {{"cmd", "stop"}})["ok"].get<bool>());
   EXPECT_EQ(vm.get().exit_status, 0);
 }
