@@ -3,14 +3,16 @@
 // vmm's figures as ratios to these, measured in the same run.
 //
 //   bench_reference pio N    N port-I/O exits of a real-mode `out` loop: ns per exit
-//   bench_reference boot KERNEL
+//   bench_reference boot KERNEL [irqchip]
 //                            boots a Multiboot ELF32 guest (tools/bench's guests)
 //                            with what vmm's trivial platform answers: COM1 output
 //                            goes to stdout as it is written, port 0x80 and MMIO
 //                            writes are taken and dropped, debug-exit (0xF4) ends
 //                            the program; a halt (no interrupt can come) waits for
 //                            a signal. Start-up, memory and exit-cost benchmarks
-//                            run the same image under vmm and under this.
+//                            run the same image under vmm and under this. With
+//                            irqchip, KVM's PIC/IOAPIC/LAPIC are created too, as
+//                            vmm always does (their teardown dominates exit time).
 //   bench_reference tsc-khz  the host TSC rate (the guest's, under KVM) in kHz
 //   bench_reference irq KERNEL CMDLINE GSI N INTERVAL_US
 //                            boots the bundled Multiboot kernel (the same guest
@@ -200,8 +202,8 @@ GuestVm create_multiboot_vm(const std::string& kernel, const std::string& cmdlin
   return guest;
 }
 
-int boot(const std::string& kernel) {
-  const GuestVm guest = create_multiboot_vm(kernel, "reference", 16 << 20, false);
+int boot(const std::string& kernel, bool irqchip) {
+  const GuestVm guest = create_multiboot_vm(kernel, "reference", 16 << 20, irqchip);
   for (;;) {
     if (::ioctl(guest.vcpu, KVM_RUN, 0) < 0) {
       if (errno == EINTR) continue;
@@ -314,10 +316,11 @@ int main(int argc, char** argv) {
   const std::string command = argc > 1 ? argv[1] : "";
   if (command == "pio") return pio(argc > 2 ? std::atol(argv[2]) : 100000);
   if (command == "tsc-khz") return tsc_khz();
-  if (command == "boot" && argc == 3) return boot(argv[2]);
+  if (command == "boot" && argc == 3) return boot(argv[2], false);
+  if (command == "boot" && argc == 4 && std::string(argv[3]) == "irqchip") return boot(argv[2], true);
   if (command == "irq" && (argc == 7 || argc == 8))
     return irq(argv[2], argv[3], static_cast<std::uint32_t>(std::atol(argv[4])), std::atol(argv[5]), std::atol(argv[6]),
                argc == 8 ? argv[7] : nullptr);
-  std::fprintf(stderr, "usage: bench_reference pio [N] | tsc-khz | boot KERNEL | irq KERNEL CMDLINE GSI N INTERVAL_US [SAMPLES_FILE]\n");
+  std::fprintf(stderr, "usage: bench_reference pio [N] | tsc-khz | boot KERNEL [irqchip] | irq KERNEL CMDLINE GSI N INTERVAL_US [SAMPLES_FILE]\n");
   return 2;
 }
