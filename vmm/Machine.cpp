@@ -323,6 +323,9 @@ nlohmann::json Machine::stats() const {
     ports[name] = accesses;
   }
   stats["exits"] = exits;
+  nlohmann::json by_vcpu = nlohmann::json::array();
+  for (const auto& runner : runners_) by_vcpu.push_back(runner->exits());
+  stats["exits_by_vcpu"] = by_vcpu;
   stats["port_io"] = ports;
   stats["unclaimed"] = {{"port_io", io_bus_.unclaimed_accesses()}, {"mmio", mmio_bus_.unclaimed_accesses()}};
 
