@@ -24,29 +24,27 @@
 //
 // Deliberately self-contained: raw ioctls, no project code.
 
+#include <elf.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <x86intrin.h>
 
-#include <elf.h>
-#include <linux/kvm.h>
-#include <sys/eventfd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <fstream>
-#include <iterator>
-#include <thread>
-#include <vector>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace {
 
