@@ -1,0 +1,87 @@
+/* kernel/sched.h - tasks, per-CPU run queues, blocking and wake-ups.
+ *
+ * A task's struct sits at the base of its kernel stack (Linux's old
+ * thread_info), so `current` is the stack pointer rounded down: no per-CPU
+ * register to keep right, and swapgs (which the instruction emulator our
+ * KVM runs ring 0 in does not know) is never needed. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arch/x86.h"
+
+#define KSTACK_SIZE 8192
+
+enum task_state { TASK_RUNNABLE, TASK_SLEEPING, TASK_WAITING, TASK_DEAD };
+enum task_kind { TASK_WORKER, TASK_WAITER, TASK_IDLE };
+
+struct task {
+    uint64_t ksp; /* saved rsp while switched out; offset 0 for switch.S */
+    int id;       /* task id; -1 for the idle tasks */
+    enum task_kind kind;
+    volatile enum task_state state;
+    unsigned cpu;     /* the run queue it belongs to */
+    bool on_cpu;      /* its registers are live on cpu (until the switch away ends) */
+    struct task *next; /* run queue, sleep list or wait list */
+    uint64_t ticks;     /* ticks charged to this task */
+    uint64_t scheduled; /* times switched in */
+    uint64_t slice;     /* ticks used in the current slice */
+    uint64_t wake_at;   /* TASK_SLEEPING: jiffies to wake at */
+    uint64_t wakeups;   /* times woken from a wait (waiters) */
+    uint64_t remote_wakeups; /* of those, by an interrupt on another CPU */
+    int line;           /* waiters: index of its irqs= line */
+    long exit_code;
+};
+
+union task_stack {
+    struct task task;
+    uint8_t bytes[KSTACK_SIZE];
+} __attribute__((aligned(KSTACK_SIZE)));
+
+static inline struct task *current(void)
+{
+    return (struct task *)(read_rsp() & ~(uint64_t)(KSTACK_SIZE - 1));
+}
+
+static inline unsigned this_cpu_id(void)
+{
+    return current()->cpu;
+}
+
+/* The boot stack: CPU 0's idle task (arch/boot.S starts on it). */
+extern union task_stack idle_stacks[];
+
+void sched_init(unsigned online_cpus);
+/* n tasks all entering `entry` with rdi = arg (instead of the task id). */
+void sched_init_custom(unsigned n, void (*entry)(long), long arg);
+/* This CPU runs its queue; the BSP calls it last in kmain, APs in ap_main. */
+__attribute__((noreturn)) void sched_run_cpu(void);
+/* `n` ticks passed on this CPU (usually 1; more after a stall). */
+void sched_tick(uint64_t n);
+void sched_return_to_user(void);
+void sched_yield(void);
+int sched_current_id(void);
+unsigned sched_current_cpu(void);
+__attribute__((noreturn)) void sched_exit_current(long code);
+
+/* Blocks the current task until the jiffies reach `deadline`. */
+void sched_sleep_until(uint64_t deadline);
+/* Blocks the current task; the caller has queued it where a waker finds
+ * it, and set state to TASK_WAITING under that queue's lock. */
+void sched_block(void);
+/* Makes a sleeping or waiting task runnable on its CPU; if it should
+ * preempt what runs there, sets need_resched there, by IPI if that is
+ * another CPU. Returns true when the wake-up crossed CPUs. */
+bool sched_wake(struct task *t);
+
+/* The end of the run, from any CPU: stops the others, prints the summary
+ * lines and exits. */
+__attribute__((noreturn)) void sched_finish(void);
+/* This CPU was told to stop (IPI_STOP): park it for good. */
+__attribute__((noreturn)) void sched_park_cpu(void);
+/* A reschedule IPI arrived. */
+void sched_resched_ipi(void);
+
+/* Before a CPU runs anything: its idle task (the stack it runs on). */
+void sched_init_cpu(unsigned cpu);

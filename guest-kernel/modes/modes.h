@@ -1,0 +1,15 @@
+/* modes/modes.h - what the kernel can run instead of its tasks: selftest,
+ * the benchmarks and echo. Each runs on the boot CPU alone. */
+#pragma once
+
+#include <stdint.h>
+
+__attribute__((noreturn)) void selftest_run(void);
+__attribute__((noreturn)) void bench_pit_run(void);
+__attribute__((noreturn)) void bench_serial_run(void);
+__attribute__((noreturn)) void bench_serial_done(long code);
+__attribute__((noreturn)) void echo_run(void);
+extern volatile uint64_t irq0_tsc; /* written by irq0_tsc_entry (arch/isr.S) */
+void irq0_tsc_entry(void);
+/* IRQ0 goes here when set (special modes), instead of the tick. */
+extern void (*irq0_hook)(void);

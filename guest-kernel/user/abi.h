@@ -1,0 +1,66 @@
+/* abi.h - what ring 0 and ring 3 agree on: the user region, the syscall
+ * numbers and the layout of the vvar page. Included by user.c, so nothing
+ * here may reference kernel code or data. */
+#pragma once
+
+#include <stdint.h>
+
+#define MAX_TASKS 16
+
+/* The one 2 MiB page mapped with U=1 (see boot.S and linker.ld). */
+#define USER_BASE 0x200000UL
+#define USER_LIMIT 0x400000UL
+
+#define USTACK_SIZE 16384
+
+/* int $0x80: rax = number, rdi/rsi/rdx = arguments, rax = result; every
+ * other register is preserved. */
+#define SYS_EXIT 0
+#define SYS_WRITE 1
+#define SYS_YIELD 2
+#define SYS_GETPID 3
+#define SYS_TICKS 4     /* the jiffies */
+#define SYS_SLEEP_MS 5  /* rdi = milliseconds; blocks the task */
+#define SYS_WAIT_IRQ 6  /* rdi = GSI of an irqs= line; blocks until its next interrupt */
+#define SYS_GETCPU 7    /* the CPU the task runs on */
+
+#define E_BADF 9
+#define E_FAULT 14
+#define E_INVAL 22
+#define E_NOSYS 38
+
+/* Written by the kernel (config at boot, counters on every tick), read by
+ * tasks without a syscall. Read-only for tasks by convention: it sits in
+ * the user page, which is writable. */
+struct vvar {
+    volatile uint64_t ticks;                 /* the jiffies */
+    volatile uint64_t task_ticks[MAX_TASKS]; /* ticks each task has run */
+    uint32_t hz;
+    uint32_t progress_ms;
+    uint32_t task_ms;
+    uint32_t crash_user;
+    uint32_t wake_log;                /* waiters print every Nth wake-up; 0: none */
+    uint16_t waiter_gsi[MAX_TASKS];   /* the line each waiter waits on */
+};
+
+/* Written by tasks, read by the kernel for the summary lines. */
+struct ustats {
+    volatile uint64_t work[MAX_TASKS];     /* compute batches completed */
+    volatile uint64_t checksum[MAX_TASKS]; /* keeps the compute loop live */
+};
+
+extern struct vvar vvar;
+extern struct ustats ustats;
+extern uint8_t user_stacks[MAX_TASKS][USTACK_SIZE];
+void user_task_main(long id) __attribute__((noreturn));
+/* waiters=: waits for its line's interrupts for ever, printing wake lines. */
+void user_waiter_main(long id) __attribute__((noreturn));
+/* bench=serial: writes exactly `bytes` bytes of text lines, then exit(0). */
+void user_bench_serial_main(long bytes) __attribute__((noreturn));
+
+/* The payload of bench=serial: 64-byte lines, an 8-digit decimal line
+ * number, a space, BENCH_LINE_TEXT and a newline; the last line is cut to
+ * fit and still ends with a newline. */
+#define BENCH_LINE_LEN 64
+#define BENCH_LINE_TEXT "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01"
+#define BENCH_CHUNK 4096
