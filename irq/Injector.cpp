@@ -23,12 +23,13 @@ std::uint64_t percentile(const std::vector<std::uint32_t>& histogram, std::uint6
 
 }  // namespace
 
-Injector::Injector(Clock& clock, std::vector<Line> lines) : clock_(clock) {
+Injector::Injector(Clock& clock, std::vector<Line> lines, unsigned vcpus) : clock_(clock) {
   for (auto& line : lines) {
     LineState state;
     state.line = std::move(line);
     state.stats.name = state.line.name;
     state.stats.gsi = state.line.gsi;
+    state.stats.delivered_by_vcpu.assign(vcpus, 0);
     lines_.push_back(std::move(state));
   }
 }
@@ -101,7 +102,7 @@ void Injector::inject_once(LineState& state) {
   state.line.irq->raise();
 }
 
-Injector::Acknowledgement Injector::acknowledge(std::uint32_t gsi) {
+Injector::Acknowledgement Injector::acknowledge(std::uint32_t gsi, std::optional<std::uint32_t> vcpu) {
   std::lock_guard lock(mutex_);
   for (std::size_t index = 0; index < lines_.size(); ++index) {
     LineState& state = lines_[index];
@@ -115,6 +116,11 @@ Injector::Acknowledgement Injector::acknowledge(std::uint32_t gsi) {
       return Acknowledgement::Spurious;
     }
     ++state.stats.delivered;
+    if (vcpu) {
+      auto& by_vcpu = state.stats.delivered_by_vcpu;
+      if (*vcpu >= by_vcpu.size()) by_vcpu.resize(*vcpu + 1, 0);  // more vCPUs than the machine said: still counted
+      ++by_vcpu[*vcpu];
+    }
     if (state.outstanding == 1) {
       const std::uint64_t latency = clock_.now_ns() - state.last_injection_ns;
       if (state.latency_histogram.empty()) state.latency_histogram.assign(kBuckets, 0);

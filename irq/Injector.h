@@ -15,10 +15,15 @@
 // directly (the line was still up); for edge lines it is injected minus
 // delivered, since an edge that arrives while the previous one is still pending
 // in the PIC's IRR or the LAPIC's leaves no trace the host can read.
+//
+// Deliveries are also counted by the vCPU whose handler acknowledged them (the
+// ack port's write arrives on that vCPU's thread), which shows where the
+// guest's IOAPIC or MSI routing actually sent each line.
 
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,6 +52,7 @@ class Injector {
     std::uint64_t coalesced = 0;  // level lines: injected while still asserted
     std::uint64_t spurious = 0;   // acknowledged with nothing pending
     std::uint64_t pending = 0;    // scheduled, not fired yet
+    std::vector<std::uint64_t> delivered_by_vcpu;  // deliveries, by the vCPU that acknowledged them
     // Injection to acknowledgement, for acknowledgements that answer a single
     // outstanding injection (so the pairing is unambiguous): host eventfd write
     // to the guest handler's port write, in nanoseconds.
@@ -69,7 +75,7 @@ class Injector {
   // What an acknowledgement found, as the ack port reads it back to the guest.
   enum class Acknowledgement { Delivered, Spurious, NotALine };
 
-  Injector(Clock& clock, std::vector<Line> lines);
+  Injector(Clock& clock, std::vector<Line> lines, unsigned vcpus = 1);
   ~Injector();
 
   // A line by name, or by GSI written as a number; -1 when there is none.
@@ -80,9 +86,9 @@ class Injector {
   void schedule(std::string_view line, std::uint64_t count, std::uint64_t interval_ns, std::uint64_t start_ns,
                 Pacing pacing = Pacing::Fixed);
 
-  // The guest acknowledged `gsi` at the device. A GSI that is not a scripted
-  // line is counted apart, as a stray acknowledgement.
-  Acknowledgement acknowledge(std::uint32_t gsi);
+  // The guest acknowledged `gsi` at the device, from vCPU `vcpu` when known. A
+  // GSI that is not a scripted line is counted apart, as a stray acknowledgement.
+  Acknowledgement acknowledge(std::uint32_t gsi, std::optional<std::uint32_t> vcpu = std::nullopt);
 
   std::vector<LineStats> stats() const;
   std::uint64_t stray_acknowledgements() const;

@@ -58,6 +58,12 @@ Kvm::Kvm(const std::string& device) : fd_(::open(device.c_str(), O_RDWR | O_CLOE
 
 int Kvm::check_extension(long capability) const { return ::ioctl(fd_.get(), KVM_CHECK_EXTENSION, capability); }
 
+unsigned Kvm::max_vcpus() const {
+  for (const long capability : {KVM_CAP_MAX_VCPUS, KVM_CAP_NR_VCPUS})
+    if (const int count = check_extension(capability); count > 0) return static_cast<unsigned>(count);
+  return 4;
+}
+
 std::vector<kvm_cpuid_entry2> Kvm::supported_cpuid() const {
   // The kernel says E2BIG until the buffer is large enough for every leaf.
   for (std::size_t entries = 64; entries <= 4096; entries *= 2) {

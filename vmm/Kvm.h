@@ -20,6 +20,9 @@ class Kvm {
   int check_extension(long capability) const;
   std::size_t vcpu_mmap_size() const { return vcpu_mmap_size_; }
   std::vector<kvm_cpuid_entry2> supported_cpuid() const;
+  // The most vCPUs one VM may have: KVM_CAP_MAX_VCPUS, or where that is missing
+  // the recommended KVM_CAP_NR_VCPUS, or else 4 (Documentation/virt/kvm/api.rst).
+  unsigned max_vcpus() const;
 
  private:
   UniqueFd fd_;

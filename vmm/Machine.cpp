@@ -14,6 +14,7 @@
 #include "vmm/ExitStatus.h"
 #include "vmm/FileUtil.h"
 #include "vmm/Platform.h"
+#include "vmm/kvm/CpuTopology.h"
 #include "vmm/loader/MultibootLoader.h"
 
 namespace vmm {
@@ -31,6 +32,25 @@ constexpr std::uint32_t kDeliveryExtInt = 0x700;
 constexpr std::uint32_t kDeliveryNmi = 0x400;
 
 constexpr std::uint64_t kMaxModuleBytes = 1ull << 30;
+
+static_assert(VmConfig::kMaxVcpus <= MpTable::kMaxCpus, "every vCPU needs an APIC id in the MP table");
+
+std::string hex(std::uint64_t value) {
+  char text[24];
+  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
+// The names of the exit reasons vmm sees, as in <linux/kvm.h> without KVM_EXIT_.
+std::string exit_reason_name(std::size_t reason) {
+  static const std::pair<unsigned, const char*> kReasons[] = {
+      {KVM_EXIT_IO, "io"},          {KVM_EXIT_MMIO, "mmio"},         {KVM_EXIT_HLT, "hlt"},
+      {KVM_EXIT_INTR, "intr"},      {KVM_EXIT_SHUTDOWN, "shutdown"}, {KVM_EXIT_FAIL_ENTRY, "fail_entry"},
+      {KVM_EXIT_INTERNAL_ERROR, "internal_error"}, {KVM_EXIT_SYSTEM_EVENT, "system_event"}};
+  for (const auto& [id, label] : kReasons)
+    if (id == reason) return label;
+  return "reason_" + std::to_string(reason);
+}
 
 std::uint32_t lapic_reg(const kvm_lapic_state& state, std::size_t offset) {
   std::uint32_t value;
@@ -72,7 +92,24 @@ Machine::Machine(const VmConfig& config, const KernelImage& kernel)
   vm_.create_irqchip();
   vm_.set_gsi_routing(routing_);
   attach_devices();
-  create_vcpus(entry_);
+  const auto supported_cpuid = kvm_.supported_cpuid();
+  // The loader kept the BIOS area clear, and RAM is at least 2 MiB, so this is RAM.
+  const MpTable table = mp_table(config_, routing_, supported_cpuid);
+  memory_.write(table.guest_address(), table.bytes());
+  create_vcpus(entry_, supported_cpuid);
+}
+
+MpTable Machine::mp_table(const VmConfig& config, const GsiRoutingTable& routing,
+                          const std::vector<kvm_cpuid_entry2>& supported_cpuid) {
+  // A BIOS copies the boot processor's signature and features into every
+  // processor entry; vCPU 0's CPUID is what the guest's BSP reads.
+  std::uint32_t signature = 0, features = 0;
+  for (const auto& leaf : CpuTopology(config.vcpus).cpuid_for(supported_cpuid, 0))
+    if (leaf.function == 1 && leaf.index == 0) {
+      signature = leaf.eax;
+      features = leaf.edx;
+    }
+  return MpTable::build({config.vcpus, signature, features, routing, config.irq_lines});
 }
 
 EntryState Machine::load_kernel(const VmConfig& config, const KernelImage& kernel, GuestMemory& memory) {
@@ -83,7 +120,21 @@ EntryState Machine::load_kernel(const VmConfig& config, const KernelImage& kerne
   if (!MultibootLoader::recognizes(kernel.bytes))
     throw InputError("kernel " + kernel.name + ": not a Multiboot v1 image (no header with magic 0x1BADB002 in "
                      "its first 8 KiB); vmm boots Multiboot kernels");
-  return MultibootLoader::load(kernel.bytes, memory, boot);
+  MultibootLayout layout;
+  EntryState entry = MultibootLoader::load(kernel.bytes, memory, boot, &layout);
+  // The MP table goes in the BIOS area, which the memory map reserves; a kernel
+  // that loads there, or whose modules and boot information land there, would
+  // lose bytes to it (or corrupt it).
+  auto keep_clear = [&](std::uint64_t start, std::uint64_t end, const std::string& what) {
+    if (start < MpTable::kBiosAreaEnd && MpTable::kFloatingPointerAddress < end)
+      throw InputError("kernel " + kernel.name + ": " + what + " [" + hex(start) + ", " + hex(end) +
+                       ") overlaps the BIOS area [" + hex(MpTable::kFloatingPointerAddress) + ", " +
+                       hex(MpTable::kBiosAreaEnd) + ") where vmm puts the MP table; link the kernel at 1 MiB or above");
+  };
+  keep_clear(layout.kernel_start, layout.kernel_end, "its image");
+  for (const auto& [start, end] : layout.modules) keep_clear(start, end, "a module");
+  keep_clear(layout.info_address, layout.info_end, "the Multiboot information");
+  return entry;
 }
 
 Machine::~Machine() {
@@ -107,9 +158,10 @@ void Machine::attach_devices() {
     injectable.push_back({line.name, line.gsi, line.trigger, irq.get()});
     scripted_lines_.emplace_back(line.name, std::move(irq));
   }
-  injector_ = std::make_unique<Injector>(clock_, std::move(injectable));
+  injector_ = std::make_unique<Injector>(clock_, std::move(injectable), config_.vcpus);
+  // The port is written on the thread of the vCPU whose handler acknowledges.
   ack_port_ = std::make_unique<InterruptAckPort>([this](std::uint32_t gsi) {
-    switch (injector_->acknowledge(gsi)) {
+    switch (injector_->acknowledge(gsi, VcpuRunner::current_vcpu())) {
       case Injector::Acknowledgement::Delivered: return InterruptAckPort::Answer::Delivered;
       case Injector::Acknowledgement::Spurious: return InterruptAckPort::Answer::Spurious;
       case Injector::Acknowledgement::NotALine: break;
@@ -141,17 +193,17 @@ void Machine::attach_devices() {
   io_bus_.add(I8042::kCommandPort, 1, i8042_->command_port(), "i8042 command");
 }
 
-void Machine::create_vcpus(const EntryState& entry) {
-  const auto supported = kvm_.supported_cpuid();
+void Machine::create_vcpus(const EntryState& entry, const std::vector<kvm_cpuid_entry2>& supported_cpuid) {
+  if (const unsigned limit = kvm_.max_vcpus(); config_.vcpus > limit)
+    throw HostError("this host's KVM runs at most " + std::to_string(limit) + " vCPUs in a VM (KVM_CAP_MAX_VCPUS), " +
+                    std::to_string(config_.vcpus) + " were asked for; lower --vcpus or vcpus in the config");
+  const bool have_stats = kvm_.check_extension(KVM_CAP_BINARY_STATS_FD) > 0;
+  // One package of N single-thread cores, the CPUs of the MP table.
+  const CpuTopology topology(config_.vcpus);
   for (std::uint32_t id = 0; id < config_.vcpus; ++id) {
     auto vcpu = std::make_unique<Vcpu>(vm_.fd(), id, kvm_.vcpu_mmap_size());
-
-    auto cpuid = supported;
-    for (auto& leaf : cpuid) {
-      if (leaf.function == 1) leaf.ebx = (leaf.ebx & 0x00ffffff) | (id << 24);  // initial APIC id
-      if (leaf.function == 0xb || leaf.function == 0x1f) leaf.edx = id;         // x2APIC id
-    }
-    vcpu->set_cpuid(cpuid);
+    vcpu->set_cpuid(topology.cpuid_for(supported_cpuid, id));
+    vcpu_stats_.push_back(have_stats ? VcpuStats(vcpu->open_stats()) : VcpuStats());
 
     // What a PC BIOS leaves behind: the BSP's LINT0 takes the PIC as ExtINT and
     // every LINT1 is NMI. Without it KVM's PIC never reaches the CPU.
@@ -286,10 +338,11 @@ nlohmann::json Machine::stats() const {
   nlohmann::json stats;
   stats["paused"] = paused_.load();
   nlohmann::json lines = nlohmann::json::array();
-  for (const auto& line : injector_->stats())
+  const auto line_stats = injector_->stats();
+  for (const auto& line : line_stats)
     lines.push_back({{"name", line.name}, {"gsi", line.gsi}, {"injected", line.injected},
                      {"delivered", line.delivered}, {"coalesced", line.coalesced}, {"spurious", line.spurious},
-                     {"pending", line.pending},
+                     {"pending", line.pending}, {"delivered_by_vcpu", line.delivered_by_vcpu},
                      {"latency_ns", {{"samples", line.latency_samples}, {"p50", line.latency_p50_ns},
                                      {"p99", line.latency_p99_ns}, {"max", line.latency_max_ns},
                                      {"histogram_100ns", line.latency_histogram}}}});
@@ -297,21 +350,32 @@ nlohmann::json Machine::stats() const {
   stats["stray_acknowledgements"] = injector_->stray_acknowledgements();
   stats["memory"] = {{"guest_bytes", memory_.size()}, {"guest_resident_bytes", memory_.resident_bytes()}};
 
-  static const std::pair<unsigned, const char*> kReasons[] = {
-      {KVM_EXIT_IO, "io"},          {KVM_EXIT_MMIO, "mmio"},         {KVM_EXIT_HLT, "hlt"},
-      {KVM_EXIT_INTR, "intr"},      {KVM_EXIT_SHUTDOWN, "shutdown"}, {KVM_EXIT_FAIL_ENTRY, "fail_entry"},
-      {KVM_EXIT_INTERNAL_ERROR, "internal_error"}, {KVM_EXIT_SYSTEM_EVENT, "system_event"}};
   nlohmann::json exits = nlohmann::json::object();
   nlohmann::json ports = nlohmann::json::object();
-  for (const auto& runner : runners_) {
-    for (std::size_t reason = 0; reason < VcpuRunner::kExitReasons; ++reason) {
-      const std::uint64_t count = runner->exits_by_reason(reason);
-      if (count == 0) continue;
-      std::string name = "reason_" + std::to_string(reason);
-      for (const auto& [id, label] : kReasons)
-        if (id == reason) name = label;
-      exits[name] = exits.value(name, std::uint64_t{0}) + count;
+  nlohmann::json vcpus = nlohmann::json::array();
+  for (std::size_t index = 0; index < vcpus_.size(); ++index) {
+    nlohmann::json vcpu = {{"id", vcpus_[index]->id()}};
+    nlohmann::json vcpu_exits = nlohmann::json::object();
+    if (index < runners_.size()) {  // runners exist from run() on
+      for (std::size_t reason = 0; reason < VcpuRunner::kExitReasons; ++reason) {
+        const std::uint64_t count = runners_[index]->exits_by_reason(reason);
+        if (count == 0) continue;
+        const std::string name = exit_reason_name(reason);
+        vcpu_exits[name] = count;
+        exits[name] = exits.value(name, std::uint64_t{0}) + count;
+      }
     }
+    vcpu["exits"] = vcpu_exits;
+    // Absent, never zero, where KVM has no statistics fd (before Linux 5.14).
+    if (const auto ns = vcpu_stats_[index].halt_wait_ns()) vcpu["halt_wait_ns"] = *ns;
+    if (const auto count = vcpu_stats_[index].halt_exits()) vcpu["halt_exits"] = *count;
+    // Scripted lines only: KVM delivers the PIT's and COM1's interrupts without
+    // telling us where.
+    nlohmann::json interrupts = nlohmann::json::object();
+    for (const auto& line : line_stats)
+      interrupts[std::to_string(line.gsi)] = index < line.delivered_by_vcpu.size() ? line.delivered_by_vcpu[index] : 0;
+    vcpu["interrupts"] = interrupts;
+    vcpus.push_back(vcpu);
   }
   // Port by port across the vCPUs, so no 64 Ki-entry table is built just to print a few.
   for (std::size_t port = 0; port < VcpuRunner::kPorts; ++port) {
@@ -326,13 +390,14 @@ nlohmann::json Machine::stats() const {
   nlohmann::json by_vcpu = nlohmann::json::array();
   for (const auto& runner : runners_) by_vcpu.push_back(runner->exits());
   stats["exits_by_vcpu"] = by_vcpu;
+  stats["vcpus"] = vcpus;
   stats["port_io"] = ports;
   stats["unclaimed"] = {{"port_io", io_bus_.unclaimed_accesses()}, {"mmio", mmio_bus_.unclaimed_accesses()}};
 
   nlohmann::json interrupts = nlohmann::json::object();
   if (pit_irq_) interrupts[std::to_string(pit_irq_->gsi())] = pit_irq_->assertions();
   interrupts[std::to_string(com1_irq_->gsi())] = com1_irq_->edges();
-  for (const auto& line : injector_->stats()) interrupts[std::to_string(line.gsi)] = line.injected;
+  for (const auto& line : line_stats) interrupts[std::to_string(line.gsi)] = line.injected;
   stats["interrupts_by_gsi"] = interrupts;
   if (pit_) {
     const auto pit = pit_->stats();

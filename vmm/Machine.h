@@ -31,7 +31,9 @@
 #include "vmm/Vcpu.h"
 #include "vmm/VcpuRunner.h"
 #include "vmm/Vm.h"
+#include "vmm/boot/MpTable.h"
 #include "vmm/control/ControlServer.h"
+#include "vmm/kvm/VcpuStats.h"
 #include "vmm/loader/EntryState.h"
 #include "vmm/serial/SerialBackend.h"
 
@@ -65,12 +67,18 @@ class Machine final : public RunControl {
   // An NMI to the boot vCPU, as QEMU's `nmi` monitor command.
   void nmi();
 
+  // The MP table a VM of `config` gets: its CPUs with the signature and
+  // features vCPU 0 reports from `supported_cpuid`, and the IOAPIC entries of
+  // `routing`. What `vmm run --print-mptable` prints.
+  static MpTable mp_table(const VmConfig& config, const GsiRoutingTable& routing,
+                          const std::vector<kvm_cpuid_entry2>& supported_cpuid);
+
  private:
   static EntryState load_kernel(const VmConfig& config, const KernelImage& kernel, GuestMemory& memory);
   void attach_devices();
   void start_timeline();
   nlohmann::json handle_control(const nlohmann::json& request);
-  void create_vcpus(const EntryState& entry);
+  void create_vcpus(const EntryState& entry, const std::vector<kvm_cpuid_entry2>& supported_cpuid);
 
   VmConfig config_;
   boost::asio::io_context io_;
@@ -100,6 +108,7 @@ class Machine final : public RunControl {
   Bus io_bus_{"port I/O bus"};
   Bus mmio_bus_{"MMIO bus"};
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
+  std::vector<VcpuStats> vcpu_stats_;  // one per vCPU; empty ones where KVM has no statistics fd
   std::vector<std::unique_ptr<VcpuRunner>> runners_;
 
   std::atomic<bool> stopping_{false};

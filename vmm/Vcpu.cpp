@@ -64,6 +64,12 @@ void Vcpu::inject_nmi() { check(::ioctl(fd_.get(), KVM_NMI), "KVM_NMI"); }
 
 void Vcpu::set_lapic(const kvm_lapic_state& state) { check(::ioctl(fd_.get(), KVM_SET_LAPIC, &state), "KVM_SET_LAPIC"); }
 
+UniqueFd Vcpu::open_stats() const {
+  UniqueFd stats(::ioctl(fd_.get(), KVM_GET_STATS_FD, 0));
+  check(stats.get(), "KVM_GET_STATS_FD");
+  return stats;
+}
+
 std::string Vcpu::describe_registers() const {
   kvm_regs r{};
   kvm_sregs s{};

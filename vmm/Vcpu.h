@@ -32,6 +32,10 @@ class Vcpu {
   kvm_lapic_state lapic() const;
   void set_lapic(const kvm_lapic_state& state);
 
+  // KVM_GET_STATS_FD: a read-only fd of this vCPU's binary statistics. Only
+  // where the VM's Kvm reports KVM_CAP_BINARY_STATS_FD; throws HostError.
+  UniqueFd open_stats() const;
+
   // General and control registers, for crash reports. Never throws.
   std::string describe_registers() const;
 

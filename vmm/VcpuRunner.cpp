@@ -18,6 +18,10 @@ constexpr unsigned kUnclaimedLogLimit = 8;
 
 void ignore_signal(int) {}
 
+// Set by a vCPU thread for its own loop; -1 elsewhere. A plain int, so reading
+// it on the exit path is one TLS load with no initialisation guard.
+thread_local int current_vcpu_id = -1;
+
 // One writer: a relaxed load and store, which x86 does with plain moves.
 void count(std::atomic<std::uint64_t>& counter) {
   counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -43,6 +47,11 @@ void VcpuRunner::install_kick_handler() {
 }
 
 VcpuRunner::~VcpuRunner() { join(); }
+
+std::optional<std::uint32_t> VcpuRunner::current_vcpu() {
+  if (current_vcpu_id < 0) return std::nullopt;
+  return static_cast<std::uint32_t>(current_vcpu_id);
+}
 
 void VcpuRunner::start() {
   thread_ = std::thread([this] { loop(); });
@@ -75,6 +84,7 @@ void VcpuRunner::loop() {
   char name[16];
   std::snprintf(name, sizeof name, "vcpu%u", vcpu_.id());
   pthread_setname_np(pthread_self(), name);
+  current_vcpu_id = static_cast<int>(vcpu_.id());
 
   // Whoever kicks (stop, pause) sets its flag first and immediate_exit second.
   // After a kick we clear immediate_exit and only then look at the flags, so a

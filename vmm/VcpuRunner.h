@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -48,6 +49,11 @@ class VcpuRunner {
   void join();
 
   std::uint64_t exits() const { return exits_.load(std::memory_order_relaxed); }
+
+  // The id of the vCPU whose thread calls this, while it runs its loop; none on
+  // any other thread. Devices that must know which vCPU touched them (the ack
+  // port's per-vCPU counts) ask on the exit path.
+  static std::optional<std::uint32_t> current_vcpu();
 
   // Written by the vCPU thread alone, with relaxed load-and-store (plain moves on
   // x86: no lock prefix, no fence), and readable from any thread at any time.

@@ -40,6 +40,7 @@ struct RunOptions {
   std::string stats;
   std::string control;
   bool print_routing = false;
+  bool print_mptable = false;
 };
 
 // "256", "256M", "2G" -> MiB.
@@ -114,8 +115,13 @@ int run_vm(const RunOptions& options) {
     config.inject.insert(config.inject.end(), events.begin(), events.end());
   }
 
-  if (options.print_routing) {
-    std::fputs(InterruptLines::routing_for(config.irq_lines, platform::device_gsis()).format().c_str(), stdout);
+  if (options.print_routing || options.print_mptable) {
+    const auto routing = InterruptLines::routing_for(config.irq_lines, platform::device_gsis());
+    if (options.print_routing) std::fputs(routing.format().c_str(), stdout);
+    if (options.print_mptable) {
+      const Kvm kvm;  // the processor entries carry the CPU signature and features KVM gives the vCPUs
+      std::fputs(Machine::mp_table(config, routing, kvm.supported_cpuid()).format().c_str(), stdout);
+    }
     return exit_status::kSuccess;
   }
 
@@ -201,6 +207,8 @@ int main(int argc, char** argv) {
   run->add_option("--stats", options.stats, "Write the run's counters as JSON to this file at exit");
   run->add_option("--control", options.control, "Listen for control requests on this Unix socket");
   run->add_flag("--print-routing", options.print_routing, "Print the GSI routing table and exit");
+  run->add_flag("--print-mptable", options.print_mptable,
+                "Print the MP table the guest gets (CPUs, IOAPIC, interrupt entries) and exit");
 
   ClientOptions client;
   auto* inject = app.add_subcommand("inject", "Inject interrupts into a running VM through its control socket");

@@ -43,10 +43,14 @@ TEST(BadInput, ConfigProblemsNameTheFileAndJsonPath) {
   expect_input_error({"run", wrong_type}, wrong_type + ": /serial/backend: expected a string, got a number");
   const auto bad_vcpus = write_temp("bad_vcpus.json", "{\"vcpus\": 0}");
   expect_input_error({"run", bad_vcpus}, bad_vcpus + ": /vcpus: must be between 1 and 64");
+  const auto too_many_vcpus = write_temp("too_many_vcpus.json", "{\"vcpus\": 65}");
+  expect_input_error({"run", too_many_vcpus}, too_many_vcpus + ": /vcpus: must be between 1 and 64, got 65");
 }
 
 TEST(BadInput, CommandLineProblems) {
   expect_input_error({"run", "--vcpus", "0"}, "--vcpus: must be between 1 and 64");
+  expect_input_error({"run", "--vcpus", "65"}, "--vcpus: must be between 1 and 64, got 65");
+  expect_input_error({"run", "--vcpus", "65", "--print-mptable"}, "--vcpus: must be between 1 and 64, got 65");
   expect_input_error({"run", "--vcpus", "many"}, "--vcpus");
   expect_input_error({"run", "--memory", "1"}, "--memory: must be between 2 and");
   expect_input_error({"run", "--memory", "lots"}, "--memory lots: expected a size");

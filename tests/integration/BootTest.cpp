@@ -145,5 +145,24 @@ TEST(Boot, SeveralVcpusBootWithApsWaitingForSipi) {
   expect_fair_time_slicing(result, 2, 10, 400);
 }
 
+// The MP table the guest gets, decoded: one processor per vCPU (the boot one
+// first), the IOAPIC after them, and an interrupt entry for the scripted level
+// line on its IOAPIC-only pin.
+TEST(Boot, PrintMptableListsEveryVcpuAndTheScriptedLines) {
+  REQUIRE_KVM();
+  const auto result = run_vmm({"run", VMM_SOURCE_DIR "/configs/inject-demo.json", "--vcpus", "3", "--print-mptable"});
+  ASSERT_EQ(result.exit_status, 0) << describe(result);
+  EXPECT_EQ(lines_with_tag(result.out, "cpu").size(), 3u);
+  EXPECT_NE(result.out.find("cpu apic=0 version=0x14 flags=en,bp "), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("cpu apic=2 version=0x14 flags=en "), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("ioapic id=3 version=0x11 address=0xfec00000\n"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("intsrc type=int bus=0 irq=0 -> ioapic 3 pin 2 flags=conforms\n"), std::string::npos);
+  EXPECT_NE(result.out.find("intsrc type=int bus=0 irq=17 -> ioapic 3 pin 17 flags=active-high,level\n"),
+            std::string::npos)
+      << result.out;
+  EXPECT_EQ(lines_with_tag(result.out, "intsrc").size(), 15u + 1);
+  EXPECT_EQ(lines_with_tag(result.out, "lintsrc").size(), 2u);
+}
+
 }  // namespace
 }  // namespace vmm::testing

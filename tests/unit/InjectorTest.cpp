@@ -149,6 +149,39 @@ TEST_F(InjectorTest, LatencyFromInjectionToAcknowledgement) {
   EXPECT_EQ(stats.latency_histogram, (std::vector<Bucket>{{20'000, 98}, {900'000, 2}}));
 }
 
+// Each delivery is counted for the vCPU whose handler acknowledged it; a
+// spurious acknowledgement is not a delivery, on any vCPU.
+TEST(InjectorVcpus, DeliveriesAreCountedByTheAcknowledgingVcpu) {
+  FakeClock clock;
+  RecordingIrqLine edge_irq, level_irq;
+  Injector injector{clock, {{"nic", 5, Trigger::Edge, &edge_irq}, {"disk", 17, Trigger::Level, &level_irq}}, 3};
+  const std::uint64_t t0 = clock.now_ns();
+  injector.schedule("nic", 4, kMs, t0);
+  clock.advance_to(t0 + 3 * kMs);
+  EXPECT_EQ(injector.acknowledge(5, 0u), Ack::Delivered);
+  EXPECT_EQ(injector.acknowledge(5, 2u), Ack::Delivered);
+  EXPECT_EQ(injector.acknowledge(5, 2u), Ack::Delivered);
+  EXPECT_EQ(injector.acknowledge(5), Ack::Delivered);  // from no known vCPU: a delivery, on nobody's count
+  injector.schedule("disk", 1, 0, clock.now_ns());
+  clock.advance(0);
+  EXPECT_EQ(injector.acknowledge(17, 1u), Ack::Delivered);
+  EXPECT_EQ(injector.acknowledge(17, 2u), Ack::Spurious);
+  EXPECT_EQ(injector.acknowledge(9, 1u), Ack::NotALine);
+  const auto stats = injector.stats();
+  EXPECT_EQ(stats[0].delivered, 4u);
+  EXPECT_EQ(stats[0].delivered_by_vcpu, (std::vector<std::uint64_t>{1, 0, 2}));
+  EXPECT_EQ(stats[1].delivered, 1u);
+  EXPECT_EQ(stats[1].delivered_by_vcpu, (std::vector<std::uint64_t>{0, 1, 0}));
+}
+
+TEST_F(InjectorTest, AVcpuBeyondTheCountIsStillCounted) {
+  injector.schedule("nic", 1, 0, t0);
+  clock.advance_to(t0);
+  injector.acknowledge(5, 3u);
+  EXPECT_EQ(injector.stats()[0].delivered_by_vcpu, (std::vector<std::uint64_t>{0, 0, 0, 1}));
+  EXPECT_EQ(injector.stats()[1].delivered_by_vcpu, (std::vector<std::uint64_t>{0}));
+}
+
 TEST_F(InjectorTest, StrayAcknowledgementsAreCountedApart) {
   EXPECT_EQ(injector.acknowledge(9), Ack::NotALine);
   EXPECT_EQ(injector.stray_acknowledgements(), 1u);

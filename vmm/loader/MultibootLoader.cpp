@@ -278,7 +278,7 @@ EntryState MultibootLoader::load(std::span<const std::uint8_t> image, GuestMemor
   }
   memory.write(info, block);
 
-  if (layout) *layout = {kernel_start, kernel_end, info, module_ranges};
+  if (layout) *layout = {kernel_start, kernel_end, info, info + block_size, module_ranges};
   EntryState state;
   state.mode = EntryState::Mode::Protected32Flat;
   state.rip = plan.entry;

@@ -31,6 +31,7 @@ struct MultibootLayout {
   std::uint64_t kernel_start = 0;
   std::uint64_t kernel_end = 0;
   std::uint64_t info_address = 0;
+  std::uint64_t info_end = 0;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> modules;  // [start, end)
 };
 
