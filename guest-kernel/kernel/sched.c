@@ -441,7 +441,7 @@ static void stop_other_cpus(unsigned me)
         if (c == me)
             continue;
         uint64_t spins = 0;
-        while (!(rqs[c].parked && ipi_none_pending(c)) && spins < 200000000ull) {
+        while (!(rqs[c].parked && ipi_none_pending(c)) && spins < 2000000) {
             cpu_relax();
             spins++;
         }

@@ -137,14 +137,6 @@ TEST(Boot, SigtermStopsCleanlyAndKeepsTheOutput) {
   EXPECT_NE(result.err.find("stopped by Terminated"), std::string::npos) << describe(result);
 }
 
-TEST(Boot, SeveralVcpusBootWithApsWaitingForSipi) {
-  REQUIRE_KVM();
-  const auto result = run_vmm({"run", "--vcpus", "4", "--cmdline", "tasks=2 quantum_ms=10 runtime_ms=400",
-                                "--timeout", "20s"});
-  ASSERT_EQ(result.exit_status, 0) << describe(result);
-  expect_fair_time_slicing(result, 2, 10, 400);
-}
-
 // The MP table the guest gets, decoded: one processor per vCPU (the boot one
 // first), the IOAPIC after them, and an interrupt entry for the scripted level
 // line on its IOAPIC-only pin.

@@ -134,7 +134,8 @@ void expect_consistent(const Outcome& outcome, const Injection& injection) {
     EXPECT_EQ(guest.count, host["delivered"].get<std::uint64_t>());
     EXPECT_EQ(guest.spurious, host["spurious"].get<std::uint64_t>());
     EXPECT_EQ(host["delivered"].get<std::uint64_t>() + host["coalesced"].get<std::uint64_t>(), line.count);
-    // The bundled guest is uniprocessor: every handler runs on the boot vCPU.
+    // Every line is routed to APIC 0 (the IOAPIC's destination, the MSI's):
+    // every handler runs on the boot vCPU, whatever the others run.
     const auto by_vcpu = host["delivered_by_vcpu"].get<std::vector<std::uint64_t>>();
     ASSERT_EQ(by_vcpu.size(), injection.vcpus);
     EXPECT_EQ(by_vcpu[0], host["delivered"].get<std::uint64_t>());
@@ -186,8 +187,8 @@ TEST(BurstInjection, FasterThanTheGuestBalancesExactly) {
 }
 
 // With two vCPUs the per-vCPU figures add up to the machine's: exits by reason,
-// and each line's deliveries (all on vCPU 0, which alone runs the guest; vCPU 1
-// waits for an INIT-SIPI that never comes, inside KVM_RUN, and exits never).
+// and each line's deliveries (all on vCPU 0, where the lines are routed, while
+// vCPU 1 runs tasks too).
 TEST(SmpStats, PerVcpuFiguresAddUpToTheMachinesTotals) {
   REQUIRE_KVM();
   Injection injection{"ioapic", {{"nic", 5, "edge", 0, 300}, {"disk", 17, "level", 0, 300}}, 200, true, 2};
@@ -213,7 +214,6 @@ TEST(SmpStats, PerVcpuFiguresAddUpToTheMachinesTotals) {
   }
   EXPECT_EQ(exits, outcome.stats.at("exits").get<decltype(exits)>());
   EXPECT_GT(vcpus[0].at("exits").at("io").get<std::uint64_t>(), 0u);
-  EXPECT_TRUE(vcpus[1].at("exits").empty());
 }
 
 }  // namespace
