@@ -26,7 +26,9 @@ struct Summary {
   long scheduled;
 };
 
-void expect_fair_time_slicing(const VmmResult& result, int tasks, int quantum_ms, int runtime_ms) {
+// Each CPU switches once per quantum; a waiter's wake-up adds a switch or two,
+// well inside the margin.
+void expect_fair_time_slicing(const VmmResult& result, int tasks, int quantum_ms, int runtime_ms, int cpus = 1) {
   const auto summaries = lines_with_tag(result.out, "summary");
   ASSERT_EQ(summaries.size(), static_cast<std::size_t>(tasks)) << describe(result);
   long total_ticks = 0;
@@ -43,13 +45,13 @@ void expect_fair_time_slicing(const VmmResult& result, int tasks, int quantum_ms
   }
   const auto totals = lines_with_tag(result.out, "total");
   ASSERT_EQ(totals.size(), 1u) << describe(result);
-  const double expected_switches = static_cast<double>(runtime_ms) / quantum_ms;
+  const double expected_switches = static_cast<double>(runtime_ms) / quantum_ms * cpus;
   EXPECT_NEAR(std::stol(field(totals[0], "switches")), expected_switches, expected_switches * 0.10) << describe(result);
 }
 
 TEST(Boot, FourTasksTimeSliceFairlyOnThePitTick) {
   REQUIRE_KVM();
-  const auto result = run_vmm({"run", "--cmdline", "tasks=4 quantum_ms=10 runtime_ms=2000", "--timeout", "10s"});
+  const auto result = run_vmm({"run", "--vcpus", "1", "--cmdline", "tasks=4 quantum_ms=10 runtime_ms=2000", "--timeout", "10s"});
   ASSERT_EQ(result.exit_status, 0) << describe(result);
   EXPECT_EQ(lines_with_tag(result.out, "boot").size(), 1u);
   EXPECT_EQ(lines_with_tag(result.out, "task").size(), 4u) << describe(result);
@@ -62,7 +64,7 @@ TEST(Boot, PolledAndInterruptDrivenSerialBothCarryAllOutput) {
   for (const char* mode : {"poll", "irq"}) {
     SCOPED_TRACE(mode);
     const auto result =
-        run_vmm({"run", "--cmdline", std::string("tasks=3 quantum_ms=5 runtime_ms=600 progress_ms=50 uart=") + mode,
+        run_vmm({"run", "--vcpus", "1", "--cmdline", std::string("tasks=3 quantum_ms=5 runtime_ms=600 progress_ms=50 uart=") + mode,
                  "--timeout", "20s"});
     ASSERT_EQ(result.exit_status, 0) << describe(result);
     EXPECT_NE(result.out.find("uart=" + std::string(mode)), std::string::npos) << describe(result);
@@ -76,13 +78,21 @@ TEST(Boot, DefaultConfigRunsFromAnyFolder) {
   const auto result = run_vmm({"run", "--timeout", "30s"}, "/");
   ASSERT_EQ(result.exit_status, 0) << describe(result);
   EXPECT_EQ(lines_with_tag(result.out, "summary").size(), 4u) << describe(result);
+  // Two CPUs, and two waiters each woken by the timeline's four injections.
+  const auto totals = lines_with_tag(result.out, "total");
+  ASSERT_EQ(totals.size(), 1u) << describe(result);
+  EXPECT_EQ(field(totals[0], "cpus"), "2");
+  const auto waiters = lines_with_tag(result.out, "waiter");
+  ASSERT_EQ(waiters.size(), 2u) << describe(result);
+  for (const auto& waiter : waiters) EXPECT_EQ(field(waiter, "wakeups"), "4") << waiter;
+  EXPECT_EQ(lines_with_tag(result.out, "wake").size(), 8u) << describe(result);
 }
 
 TEST(Boot, TimesliceConfigResolvesFromItsFolder) {
   REQUIRE_KVM();
   const auto result = run_vmm({"run", std::string(VMM_SOURCE_DIR) + "/configs/timeslice.json"}, "/tmp");
   ASSERT_EQ(result.exit_status, 0) << describe(result);
-  expect_fair_time_slicing(result, 4, 10, 2000);
+  expect_fair_time_slicing(result, 4, 10, 2000, 2);
 }
 
 TEST(Boot, TripleFaultEndsWithCrashStatusAndRegisterDump) {
