@@ -43,7 +43,7 @@ static bool wait_online(struct cpu *c)
     return c->online;
 }
 
-unsigned smp_boot_aps(const struct mp_info *mp)
+unsigned smp_boot_aps(void)
 {
     struct cpu *bsp = &cpus[this_cpu_id()];
     unsigned online = 1;
@@ -66,7 +66,6 @@ unsigned smp_boot_aps(const struct mp_info *mp)
         else
             kprintf("warn cpu id=%u state=timeout apic=%u\n", c->id, c->apic_id);
     }
-    (void)mp;
     return online;
 }
 

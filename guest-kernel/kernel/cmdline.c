@@ -82,6 +82,8 @@ void config_defaults(struct config *c)
     c->placement = PLACE_SPREAD;
     c->nwaiters = 0;
     c->wake_log = 1;
+    c->sleepers = 0;
+    c->nap_ms = 10;
     c->mptable_corrupt = 0;
     c->nirqs = 0;
 }
@@ -181,6 +183,8 @@ static bool apply(struct config *c, const char *k, size_t kn, const char *v, siz
         { "echo", &c->echo, 0, 0xFFFFFFFF },
         { "echo_lines", &c->echo_lines, 0, 1 },
         { "wake_log", &c->wake_log, 0, 1000000000 },
+        { "sleepers", &c->sleepers, 0, MAX_TASKS },
+        { "nap_ms", &c->nap_ms, 1, 60000 },
         { "mptable_corrupt", &c->mptable_corrupt, 0, 1 },
     };
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
@@ -308,6 +312,10 @@ bool config_parse(struct config *c, const char *s)
         return parse_error("waiters", 7, waiters_spec, strlen(waiters_spec), "conflict");
     if (c->tasks + c->nwaiters > MAX_TASKS)
         return parse_error("waiters", 7, waiters_spec, strlen(waiters_spec), "too_many_tasks");
+    if (c->tasks + c->nwaiters + c->sleepers > MAX_TASKS) {
+        kprintf("error option=sleepers value=%u reason=too_many_tasks\n", c->sleepers);
+        return false;
+    }
 
     /* The slice must be at least one tick at the chosen rate (only where
      * there are tasks to slice). */
@@ -357,6 +365,8 @@ void config_print(const struct config *c)
         kprintf(" tick=%s placement=%s", tick_mode_name(c->tick), placement_words[c->placement]);
         if (c->nwaiters)
             kprintf(" waiters=%s wake_log=%u", waiters_spec, c->wake_log);
+        if (c->sleepers)
+            kprintf(" sleepers=%u nap_ms=%u", c->sleepers, c->nap_ms);
         kprintf("\n");
         break;
     }

@@ -56,6 +56,8 @@ struct config {
     uint32_t nwaiters;
     uint16_t waiter_gsi[MAX_TASKS]; /* waiters=: the irqs= line of each */
     uint32_t wake_log;       /* print every Nth wake-up of a waiter; 0: none */
+    uint32_t sleepers;       /* tasks that sleep nap_ms at a time, for ever */
+    uint32_t nap_ms;
     uint32_t mptable_corrupt; /* 0/1: test the table checks on a damaged copy */
     uint32_t nirqs;
     struct irq_line irqs[MAX_IRQS];

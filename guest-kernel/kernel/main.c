@@ -271,8 +271,8 @@ void kmain(void)
     unsigned pic = route_devices(&mp) | irq_setup(cpus[0].apic_id);
     if (!tick_init())
         kernel_exit(EXIT_BAD_BOOT);
-    unsigned online = smp_boot_aps(&mp);
-    sched_init(online);
+    smp_boot_aps();
+    sched_init();
     pic_set_mask(pic);
     console_irq_routed();
     tick_start();

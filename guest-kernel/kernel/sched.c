@@ -172,22 +172,24 @@ static void set_vvar(void)
     vvar.task_ms = cfg.task_ms;
     vvar.crash_user = cfg.crash == CRASH_USER;
     vvar.wake_log = cfg.wake_log;
+    vvar.nap_ms = cfg.nap_ms;
 }
 
-void sched_init(unsigned online_cpus)
+void sched_init(void)
 {
-    (void)online_cpus;
     nonline = 0;
     for (unsigned c = 0; c < ncpus; c++)
         if (cpus[c].online)
             online_list[nonline++] = c;
     set_vvar();
-    ntasks = cfg.tasks + cfg.nwaiters;
+    ntasks = cfg.tasks + cfg.nwaiters + cfg.sleepers;
     nalive = cfg.tasks;
     for (unsigned i = 0; i < ntasks; i++) {
         unsigned cpu = cfg.placement == PLACE_CPU0 ? 0 : online_list[i % nonline];
         if (i < cfg.tasks) {
             setup_task(i, TASK_WORKER, cpu, user_task_main, -1);
+        } else if (i >= cfg.tasks + cfg.nwaiters) {
+            setup_task(i, TASK_SLEEPER, cpu, user_sleeper_main, -1);
         } else {
             uint16_t gsi = cfg.waiter_gsi[i - cfg.tasks];
             vvar.waiter_gsi[i] = gsi;
@@ -469,6 +471,9 @@ static void print_summary(void)
         if (t->kind == TASK_WAITER)
             kprintf("waiter id=%d line=%u wakeups=%lu remote_wakeups=%lu cpu=%u\n", t->id,
                     vvar.waiter_gsi[i], t->wakeups, t->remote_wakeups, t->cpu);
+        if (t->kind == TASK_SLEEPER)
+            kprintf("sleeper id=%d nap_ms=%u naps=%lu cpu=%u\n", t->id, cfg.nap_ms, t->wakeups,
+                    t->cpu);
     }
     for (unsigned k = 0; k < nonline; k++) {
         unsigned c = online_list[k];

@@ -14,7 +14,7 @@
 #define KSTACK_SIZE 8192
 
 enum task_state { TASK_RUNNABLE, TASK_SLEEPING, TASK_WAITING, TASK_DEAD };
-enum task_kind { TASK_WORKER, TASK_WAITER, TASK_IDLE };
+enum task_kind { TASK_WORKER, TASK_WAITER, TASK_SLEEPER, TASK_IDLE };
 
 struct task {
     uint64_t ksp; /* saved rsp while switched out; offset 0 for switch.S */
@@ -28,7 +28,7 @@ struct task {
     uint64_t scheduled; /* times switched in */
     uint64_t slice;     /* ticks used in the current slice */
     uint64_t wake_at;   /* TASK_SLEEPING: jiffies to wake at */
-    uint64_t wakeups;   /* times woken from a wait (waiters) */
+    uint64_t wakeups;   /* times woken from a wait or a sleep */
     uint64_t remote_wakeups; /* of those, by an interrupt on another CPU */
     int line;           /* waiters: index of its irqs= line */
     long exit_code;
@@ -52,7 +52,8 @@ static inline unsigned this_cpu_id(void)
 /* The boot stack: CPU 0's idle task (arch/boot.S starts on it). */
 extern union task_stack idle_stacks[];
 
-void sched_init(unsigned online_cpus);
+/* The tasks, spread over the CPUs that are online. */
+void sched_init(void);
 /* n tasks all entering `entry` with rdi = arg (instead of the task id). */
 void sched_init_custom(unsigned n, void (*entry)(long), long arg);
 /* This CPU runs its queue; the BSP calls it last in kmain, APs in ap_main. */

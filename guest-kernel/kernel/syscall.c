@@ -39,6 +39,7 @@ static long sys_sleep_ms(uint64_t ms)
         return -E_INVAL;
     uint64_t ticks = (ms * cfg.hz + 999) / 1000;
     sched_sleep_until(jiffies + (ticks ? ticks : 1));
+    current()->wakeups++;
     return 0;
 }
 

@@ -41,6 +41,7 @@ struct vvar {
     uint32_t crash_user;
     uint32_t wake_log;                /* waiters print every Nth wake-up; 0: none */
     uint16_t waiter_gsi[MAX_TASKS];   /* the line each waiter waits on */
+    uint32_t nap_ms;                  /* sleepers: how long each sleep is */
 };
 
 /* Written by tasks, read by the kernel for the summary lines. */
@@ -55,6 +56,8 @@ extern uint8_t user_stacks[MAX_TASKS][USTACK_SIZE];
 void user_task_main(long id) __attribute__((noreturn));
 /* waiters=: waits for its line's interrupts for ever, printing wake lines. */
 void user_waiter_main(long id) __attribute__((noreturn));
+/* sleepers=: sleeps nap_ms at a time, for ever. */
+void user_sleeper_main(long id) __attribute__((noreturn));
 /* bench=serial: writes exactly `bytes` bytes of text lines, then exit(0). */
 void user_bench_serial_main(long bytes) __attribute__((noreturn));
 

@@ -157,6 +157,14 @@ __attribute__((noreturn)) void user_waiter_main(long id)
     }
 }
 
+__attribute__((noreturn)) void user_sleeper_main(long id)
+{
+    (void)id;
+    for (;;)
+        if (syscall3(SYS_SLEEP_MS, (long)vvar.nap_ms, 0, 0) != 0)
+            sys_exit(21);
+}
+
 /* ---- bench=serial ------------------------------------------------------ */
 
 static char bench_buf[BENCH_CHUNK];

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <future>
 #include <map>
@@ -189,6 +190,57 @@ TEST(SmpWaiters, EveryInjectionWakesItsTaskOnceAcrossCpus) {
   // At most one per cross-CPU wake-up, plus the kick that starts each AP.
   EXPECT_LE(resched, remote + 1);
   EXPECT_EQ(sum_of(cpus, "ipi_sent"), sum_of(cpus, "ipi_received"));
+}
+
+// Sleepers block in sleep_ms and are woken by their CPU's tick: a nap lasts at
+// least its time, so there are at most runtime / nap_ms of them; a woken
+// sleeper preempts at once, so even a loaded host gives it half of those. The
+// CPU that holds only sleepers is idle nearly all the time.
+TEST(SmpSleepers, NapsLastTheirTimeAndLeaveTheirCpuIdle) {
+  REQUIRE_KVM();
+  const auto result = run_vmm({"run", "--vcpus", "2", "--cmdline",
+                               "tasks=1 sleepers=2 nap_ms=10 runtime_ms=1000 progress_ms=0", "--timeout", "60s"});
+  ASSERT_EQ(result.exit_status, 0) << describe(result);
+  const auto sleepers = lines_with_tag(result.out, "sleeper");
+  ASSERT_EQ(sleepers.size(), 2u) << describe(result);
+  for (const auto& line : sleepers) {
+    EXPECT_LE(number(line, "naps"), 100u) << line;
+    EXPECT_GE(number(line, "naps"), 50u) << line;
+  }
+  std::uint64_t most_idle = 0;
+  for (const auto& line : cpu_summaries(result.out)) most_idle = std::max(most_idle, number(line, "idle_ms"));
+  EXPECT_GT(most_idle, 500u) << describe(result);
+}
+
+// Four CPUs printing at once (a progress line every millisecond of each
+// task's run time) through the one console: every line stays whole, in the
+// "tag key=value ..." form the tools parse.
+TEST(SmpConsole, LinesFromEveryCpuStayWhole) {
+  REQUIRE_KVM();
+  const auto result = run_vmm({"run", "--vcpus", "4", "--cmdline", "tasks=8 runtime_ms=1000 progress_ms=1",
+                               "--timeout", "60s"});
+  ASSERT_EQ(result.exit_status, 0) << describe(result);
+  const auto progress = lines_with_tag(result.out, "progress");
+  EXPECT_GT(progress.size(), 100u);  // the UART, at some 40 KB/s here, is the limit
+  std::set<std::string> ids;
+  std::size_t start = 0, lines = 0;
+  while (start < result.out.size()) {
+    const std::size_t end = result.out.find('\n', start);
+    const std::string line = result.out.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    start = end == std::string::npos ? result.out.size() : end + 1;
+    ++lines;
+    if (line.rfind("boot ", 0) == 0) continue;  // its cmdline="..." holds spaces
+    std::size_t pos = line.find(' ');
+    ASSERT_NE(pos, std::string::npos) << "line " << lines << ": " << line;
+    for (const std::string tag = line.substr(0, pos); pos != std::string::npos;) {
+      const std::size_t next = line.find(' ', pos + 1);
+      const std::string token = line.substr(pos + 1, next == std::string::npos ? std::string::npos : next - pos - 1);
+      ASSERT_NE(token.find('='), std::string::npos) << "line " << lines << " (" << tag << "): " << line;
+      pos = next;
+    }
+  }
+  for (const auto& line : progress) ids.insert(field(line, "id"));
+  EXPECT_EQ(ids.size(), 8u);
 }
 
 // The MP table lists all 16 vCPUs and the kernel brings every one up.
