@@ -398,9 +398,20 @@ static unsigned pit_expect_msb(uint8_t val, uint64_t *tscp, uint64_t *deltap, ui
 struct quick_run {
     unsigned steps;  /* MSB steps seen in order, after 0xFF */
     bool clean;      /* all QUICK_STEPS seen and the final check held */
+    bool jumped;     /* the count went on past an MSB before it was read:
+                        the vCPU stalled, not a device fault */
     uint64_t cycles; /* TSC from the last 0xFF read to the last read of 0xFF - steps */
     uint64_t error;  /* Linux's d1 + d2 */
 };
+
+/* After pit_expect_msb(val) saw another MSB first: true if the count had
+ * already gone below val (time went on while the vCPU did not run), false
+ * if it was above it (the counter went backwards or stood: the device). */
+static bool msb_past(uint8_t val)
+{
+    (void)inb(PIT_CH2);
+    return inb(PIT_CH2) < val;
+}
 
 static void quick_once(struct quick_run *r, uint64_t *polls)
 {
@@ -409,6 +420,7 @@ static void quick_once(struct quick_run *r, uint64_t *polls)
 
     r->steps = 0;
     r->clean = false;
+    r->jumped = false;
     r->cycles = 0;
     r->error = ~0ull;
 
@@ -418,11 +430,15 @@ static void quick_once(struct quick_run *r, uint64_t *polls)
     outb(PIT_CH2, 0xFF);
     (void)pit_verify_msb(0); /* the count starts at the next clock edge */
 
-    if (!pit_expect_msb(0xFF, &tsc0, &d1, polls))
+    if (!pit_expect_msb(0xFF, &tsc0, &d1, polls)) {
+        r->jumped = msb_past(0xFF);
         return;
+    }
     for (i = 1; i <= QUICK_STEPS; i++) {
-        if (!pit_expect_msb((uint8_t)(0xFF - i), &t, &d, polls))
+        if (!pit_expect_msb((uint8_t)(0xFF - i), &t, &d, polls)) {
+            r->jumped = msb_past((uint8_t)(0xFF - i));
             break;
+        }
         tsc = t;
         d2 = d;
     }
@@ -435,27 +451,41 @@ static void quick_once(struct quick_run *r, uint64_t *polls)
     r->clean = i > QUICK_STEPS && pit_verify_msb((uint8_t)(0xFF - i));
 }
 
-/* Pass iff one run saw every MSB value from 0xFF down in order (no jump:
- * Linux tolerates none), with an error below 1 %, and its TSC rate agrees
- * with pit_gate_out2's within 2 %. */
+/* Judged as Linux judges it: quick_pit_calibrate() gives up, rather than
+ * return a rate, when the count jumped or its error bound is too wide, and
+ * Linux then calibrates another way. So a run where a vCPU stall made the
+ * count skip values, or widened the error, says nothing about the device:
+ * the probe retries, and if no run is clean it reports rate=inconclusive.
+ * It fails only on what the device did: an MSB that stood or went back up,
+ * or a clean run whose rate disagrees by more than 2 % with pit_gate_out2's
+ * when both measurements are tight (error and window below 1 %). */
 static void probe_pit_quick_calibrate(void)
 {
     struct quick_run r = { 0 };
     uint64_t polls = 0, start = rdtsc();
+    bool device_fault = false, tight = false;
 
     for (int attempt = 0; may_retry(attempt, start); attempt++) {
         quick_once(&r, &polls);
-        if (r.clean && r.error * 100 < r.cycles)
+        if (!r.clean && !r.jumped) {
+            device_fault = true;
+            break;
+        }
+        tight = r.clean && r.error * 100 < r.cycles;
+        if (tight)
             break;
     }
     /* kHz = cycles / (steps * 256 / PIT_HZ) / 1000 */
     uint64_t khz = r.steps ? r.cycles * PIT_HZ / ((uint64_t)r.steps * 256 * 1000) : 0;
     uint64_t ref = cal.tsc_khz;
-    bool agree = ref && khz && (khz > ref ? khz - ref : ref - khz) * 50 <= ref;
-    bool pass = r.clean && r.error * 100 < r.cycles && agree;
+    bool ref_tight = cal.ok && ref && cal.window * 100 < cal.cycles;
+    bool judged = tight && ref_tight;
+    bool agree = judged && (khz > ref ? khz - ref : ref - khz) * 50 <= ref;
+    bool pass = !device_fault && (!judged || agree);
     report("pit_quick_calibrate", pass,
-           "msb_first=0xff msb_last=0x%x steps=%u polls=%lu cycles=%lu tsc_khz=%lu",
-           0xFFu - r.steps, r.steps, polls, r.cycles, khz);
+           "msb_first=0xff msb_sequence=%s steps=%u polls=%lu cycles=%lu tsc_khz=%lu rate=%s",
+           device_fault ? "broken" : "ordered", r.steps, polls, r.cycles, khz,
+           !judged ? "inconclusive" : agree ? "agrees" : "disagrees");
 }
 
 /* IRQ0 against channel 2: with channel 0 as the tick (mode 2 at hz),
