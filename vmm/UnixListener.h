@@ -1,7 +1,8 @@
 #pragma once
 // Listening Unix stream sockets for vmm's own endpoints (the control socket, the
 // serial socket): created with mode 0600 from the start, replacing a socket an
-// earlier run left behind but never any other kind of file.
+// earlier run of ours left behind (ours, and nobody listening), never a live
+// one, another user's, or any other kind of file.
 
 #include <boost/asio/local/stream_protocol.hpp>
 #include <filesystem>

@@ -2,7 +2,12 @@
 // status 2: never a crash, never a hang.
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <fstream>
 
@@ -64,6 +69,66 @@ TEST(BadInput, KernelProblems) {
   const auto garbage = write_temp("garbage.bin", std::string(100000, '\x90'));
   expect_input_error({"run", "--kernel", garbage}, "not a Multiboot v1 image");
   expect_input_error({"run", "--initrd", "/nonexistent/initrd"}, "module /nonexistent/initrd: No such file");
+}
+
+// A Unix socket at `path`, listening when `listen_on` (else left stale by
+// closing it); returns the fd (-1 once closed).
+int make_socket(const std::string& path, bool listen_on) {
+  ::unlink(path.c_str());
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) ADD_FAILURE() << "bind " << path;
+  if (listen_on) {
+    ::listen(fd, 1);
+    return fd;
+  }
+  ::close(fd);
+  return -1;
+}
+
+// The control socket replaces only a stale socket of ours: not a file, not a
+// socket a live process listens on, not another user's.
+TEST(BadInput, ControlSocketPathsThatAreNotAStaleSocketOfOurs) {
+  const std::string file = write_temp("control-is-a-file", "data");
+  expect_input_error({"run", "--control", file}, "control socket " + file + ": exists and is not a socket");
+  EXPECT_EQ(::access(file.c_str(), F_OK), 0) << "the file must be left alone";
+
+  const std::string live = scratch_path("live.sock");
+  const int listener = make_socket(live, true);
+  expect_input_error({"run", "--control", live}, "control socket " + live + ": another process is listening on it");
+  ::close(listener);
+
+  if (::geteuid() == 0) {  // only root can give a socket to another user
+    const std::string foreign = scratch_path("foreign.sock");
+    make_socket(foreign, false);
+    ASSERT_EQ(::chown(foreign.c_str(), 65534, 65534), 0);
+    expect_input_error({"run", "--control", foreign},
+                       "control socket " + foreign + ": a socket of another user (uid 65534)");
+    ::unlink(foreign.c_str());
+  }
+}
+
+// What an earlier run left behind is replaced, and the new socket is 0600
+// from the start.
+TEST(ControlSocket, AStaleSocketOfOursIsReplacedByAPrivateOne) {
+  REQUIRE_KVM();
+  const std::string stale = scratch_path("stale.sock");
+  make_socket(stale, false);
+  VmmRun run;
+  run.args = {"run", "--vcpus", "1", "--control", stale, "--cmdline", "tasks=1 runtime_ms=300 progress_ms=50"};
+  mode_t mode = 0;
+  run.send_signal_when = [&](const std::string& out) {
+    struct stat info{};
+    if (out.find("progress") == std::string::npos || ::stat(stale.c_str(), &info) != 0) return false;
+    mode = info.st_mode;
+    return false;
+  };
+  const auto result = run_vmm(run);
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_TRUE(S_ISSOCK(mode));
+  EXPECT_EQ(mode & 0777, 0600u);
 }
 
 TEST(BadInput, MemoryTooSmallForTheKernel) {
