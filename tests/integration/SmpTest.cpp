@@ -239,7 +239,9 @@ TEST(SmpConsole, LinesFromEveryCpuStayWhole) {
       pos = next;
     }
   }
-  for (const auto& line : progress) ids.insert(field(line, "id"));
+  // Every task wrote, from every CPU (the busiest writers may hold the UART's
+  // bandwidth for a while, so not every task need get a progress line out).
+  for (const auto& line : lines_with_tag(result.out, "task")) ids.insert(field(line, "id"));
   EXPECT_EQ(ids.size(), 8u);
 }
 

@@ -258,7 +258,7 @@ TEST(MpTable, FormatDecodesEveryEntry) {
 class LinuxMpParse {
  public:
   explicit LinuxMpParse(const std::vector<std::uint8_t>& table) : memory_(0x100000, 0) {
-    std::memcpy(memory_.data() + kFloating, table.data(), table.size());
+    if (!table.empty()) std::memcpy(memory_.data() + kFloating, table.data(), table.size());
   }
   std::vector<std::uint8_t>& memory() { return memory_; }
 
