@@ -82,6 +82,7 @@ void config_defaults(struct config *c)
     c->placement = PLACE_SPREAD;
     c->nwaiters = 0;
     c->wake_log = 1;
+    c->wake_mark = 0;
     c->mptable_corrupt = 0;
     c->nirqs = 0;
 }
@@ -181,6 +182,7 @@ static bool apply(struct config *c, const char *k, size_t kn, const char *v, siz
         { "echo", &c->echo, 0, 0xFFFFFFFF },
         { "echo_lines", &c->echo_lines, 0, 1 },
         { "wake_log", &c->wake_log, 0, 1000000000 },
+        { "wake_mark", &c->wake_mark, 0, 1 },
         { "mptable_corrupt", &c->mptable_corrupt, 0, 1 },
     };
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
@@ -357,6 +359,8 @@ void config_print(const struct config *c)
         kprintf(" tick=%s placement=%s", tick_mode_name(c->tick), placement_words[c->placement]);
         if (c->nwaiters)
             kprintf(" waiters=%s wake_log=%u", waiters_spec, c->wake_log);
+        if (c->wake_mark)
+            kprintf(" wake_mark=1");
         kprintf("\n");
         break;
     }

@@ -56,6 +56,7 @@ struct config {
     uint32_t nwaiters;
     uint16_t waiter_gsi[MAX_TASKS]; /* waiters=: the irqs= line of each */
     uint32_t wake_log;       /* print every Nth wake-up of a waiter; 0: none */
+    uint32_t wake_mark;      /* 0/1: waiters write their GSI to WAKE_MARK_PORT on waking */
     uint32_t mptable_corrupt; /* 0/1: test the table checks on a damaged copy */
     uint32_t nirqs;
     struct irq_line irqs[MAX_IRQS];

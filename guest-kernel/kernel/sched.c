@@ -172,6 +172,7 @@ static void set_vvar(void)
     vvar.task_ms = cfg.task_ms;
     vvar.crash_user = cfg.crash == CRASH_USER;
     vvar.wake_log = cfg.wake_log;
+    vvar.wake_mark = cfg.wake_mark;
 }
 
 void sched_init(unsigned online_cpus)
@@ -182,6 +183,8 @@ void sched_init(unsigned online_cpus)
         if (cpus[c].online)
             online_list[nonline++] = c;
     set_vvar();
+    if (cfg.wake_mark)
+        tss_allow_wake_mark();
     ntasks = cfg.tasks + cfg.nwaiters;
     nalive = cfg.tasks;
     for (unsigned i = 0; i < ntasks; i++) {
