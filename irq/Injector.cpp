@@ -23,6 +23,25 @@ std::uint64_t percentile(const std::vector<std::uint32_t>& histogram, std::uint6
 
 }  // namespace
 
+void Injector::Histogram::add(std::uint64_t ns) {
+  if (buckets_.empty()) buckets_.assign(kBuckets, 0);
+  ++buckets_[std::min<std::uint64_t>(ns / kBucketNs, kBuckets - 1)];
+  ++samples_;
+  max_ns_ = std::max(max_ns_, ns);
+}
+
+Injector::Latency Injector::Histogram::summary() const {
+  Latency latency;
+  latency.samples = samples_;
+  latency.max_ns = max_ns_;
+  if (samples_ == 0) return latency;
+  latency.p50_ns = percentile(buckets_, samples_, 0.50);
+  latency.p99_ns = percentile(buckets_, samples_, 0.99);
+  for (std::size_t bucket = 0; bucket < buckets_.size(); ++bucket)
+    if (buckets_[bucket] != 0) latency.histogram.emplace_back(bucket * kBucketNs, buckets_[bucket]);
+  return latency;
+}
+
 Injector::Injector(Clock& clock, std::vector<Line> lines, unsigned vcpus) : clock_(clock) {
   for (auto& line : lines) {
     LineState state;
@@ -121,13 +140,10 @@ Injector::Acknowledgement Injector::acknowledge(std::uint32_t gsi, std::optional
       if (*vcpu >= by_vcpu.size()) by_vcpu.resize(*vcpu + 1, 0);  // more vCPUs than the machine said: still counted
       ++by_vcpu[*vcpu];
     }
-    if (state.outstanding == 1) {
-      const std::uint64_t latency = clock_.now_ns() - state.last_injection_ns;
-      if (state.latency_histogram.empty()) state.latency_histogram.assign(kBuckets, 0);
-      ++state.latency_histogram[std::min<std::uint64_t>(latency / kBucketNs, kBuckets - 1)];
-      ++state.stats.latency_samples;
-      state.stats.latency_max_ns = std::max(state.stats.latency_max_ns, latency);
-    }
+    if (state.outstanding == 1) state.latency.add(clock_.now_ns() - state.last_injection_ns);
+    ++state.unmarked;
+    state.acknowledged_injection_ns =
+        state.outstanding == 1 ? std::optional<std::uint64_t>(state.last_injection_ns) : std::nullopt;
     // One acknowledgement serves everything injected so far: what was injected
     // before it and not acknowledged separately was coalesced into it.
     state.outstanding = 0;
@@ -146,18 +162,30 @@ Injector::Acknowledgement Injector::acknowledge(std::uint32_t gsi, std::optional
   return Acknowledgement::NotALine;
 }
 
+bool Injector::wake_mark(std::uint32_t gsi) {
+  std::lock_guard lock(mutex_);
+  for (auto& state : lines_) {
+    if (state.line.gsi != gsi) continue;
+    ++state.stats.wake_marks;
+    // With more than one acknowledgement unanswered (the task was woken again
+    // before it ran, or fell behind), this mark answers an older one whose
+    // injection time is gone: no sample, as for coalesced injections above.
+    if (state.unmarked == 1 && state.acknowledged_injection_ns)
+      state.wake_latency.add(clock_.now_ns() - *state.acknowledged_injection_ns);
+    if (state.unmarked > 0) --state.unmarked;
+    return true;
+  }
+  ++stray_wake_marks_;
+  return false;
+}
+
 std::vector<Injector::LineStats> Injector::stats() const {
   std::lock_guard lock(mutex_);
   std::vector<LineStats> result;
   for (const auto& state : lines_) {
     LineStats stats = state.stats;
-    if (stats.latency_samples > 0) {
-      stats.latency_p50_ns = percentile(state.latency_histogram, stats.latency_samples, 0.50);
-      stats.latency_p99_ns = percentile(state.latency_histogram, stats.latency_samples, 0.99);
-      for (std::size_t bucket = 0; bucket < state.latency_histogram.size(); ++bucket)
-        if (state.latency_histogram[bucket] != 0)
-          stats.latency_histogram.emplace_back(bucket * kBucketNs, state.latency_histogram[bucket]);
-    }
+    stats.latency = state.latency.summary();
+    stats.wake_latency = state.wake_latency.summary();
     if (state.line.trigger == Trigger::Edge && stats.injected > stats.delivered)
       stats.coalesced = stats.injected - stats.delivered;
     result.push_back(stats);
@@ -168,6 +196,11 @@ std::vector<Injector::LineStats> Injector::stats() const {
 std::uint64_t Injector::stray_acknowledgements() const {
   std::lock_guard lock(mutex_);
   return stray_acknowledgements_;
+}
+
+std::uint64_t Injector::stray_wake_marks() const {
+  std::lock_guard lock(mutex_);
+  return stray_wake_marks_;
 }
 
 }  // namespace vmm

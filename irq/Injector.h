@@ -19,6 +19,12 @@
 // Deliveries are also counted by the vCPU whose handler acknowledged them (the
 // ack port's write arrives on that vCPU's thread), which shows where the
 // guest's IOAPIC or MSI routing actually sent each line.
+//
+// A guest task that an interrupt woke can also say so, at the wake mark port,
+// the moment it runs: each wake mark answers the oldest acknowledgement not yet
+// answered (the guest wakes one waiter per delivered interrupt, in order), and
+// times the whole path from the injection to the woken task (ISR, wake-up,
+// scheduling, the return to the task) next to the injection-to-ISR latency.
 
 #include <cstdint>
 #include <memory>
@@ -44,6 +50,17 @@ class Injector {
     IrqLine* irq;  // owned by the machine
   };
 
+  // A latency distribution, in nanoseconds.
+  struct Latency {
+    std::uint64_t samples = 0;
+    std::uint64_t p50_ns = 0;
+    std::uint64_t p99_ns = 0;
+    std::uint64_t max_ns = 0;
+    // The distribution behind the percentiles: (bucket start in ns, samples)
+    // for the non-empty 100 ns buckets, in order; the last bucket is open-ended.
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> histogram;
+  };
+
   struct LineStats {
     std::string name;
     std::uint32_t gsi = 0;
@@ -55,14 +72,13 @@ class Injector {
     std::vector<std::uint64_t> delivered_by_vcpu;  // deliveries, by the vCPU that acknowledged them
     // Injection to acknowledgement, for acknowledgements that answer a single
     // outstanding injection (so the pairing is unambiguous): host eventfd write
-    // to the guest handler's port write, in nanoseconds.
-    std::uint64_t latency_samples = 0;
-    std::uint64_t latency_p50_ns = 0;
-    std::uint64_t latency_p99_ns = 0;
-    std::uint64_t latency_max_ns = 0;
-    // The distribution behind the percentiles: (bucket start in ns, samples)
-    // for the non-empty 100 ns buckets, in order; the last bucket is open-ended.
-    std::vector<std::pair<std::uint64_t, std::uint32_t>> latency_histogram;
+    // to the guest handler's port write.
+    Latency latency;
+    // Injection to wake mark, for wake marks that answer the only unanswered
+    // acknowledgement, itself of a single injection: host eventfd write to the
+    // woken task's port write.
+    Latency wake_latency;
+    std::uint64_t wake_marks = 0;
   };
 
   // Fixed: every injection at its deadline, whether or not the guest has
@@ -90,8 +106,13 @@ class Injector {
   // GSI that is not a scripted line is counted apart, as a stray acknowledgement.
   Acknowledgement acknowledge(std::uint32_t gsi, std::optional<std::uint32_t> vcpu = std::nullopt);
 
+  // A guest task woken by `gsi`'s interrupt runs again. False (and counted
+  // apart) when `gsi` is not a scripted line.
+  bool wake_mark(std::uint32_t gsi);
+
   std::vector<LineStats> stats() const;
   std::uint64_t stray_acknowledgements() const;
+  std::uint64_t stray_wake_marks() const;
 
  private:
   struct Burst {
@@ -103,13 +124,28 @@ class Injector {
     bool awaiting_acknowledgement = false;
     std::unique_ptr<DeadlineTimer> timer;
   };
+  // 100 ns buckets up to 10 ms, the last one open-ended; allocated at the first sample.
+  class Histogram {
+   public:
+    void add(std::uint64_t ns);
+    Latency summary() const;
+
+   private:
+    std::vector<std::uint32_t> buckets_;
+    std::uint64_t samples_ = 0;
+    std::uint64_t max_ns_ = 0;
+  };
   struct LineState {
     Line line;
     bool asserted = false;
     LineStats stats;
     std::uint64_t last_injection_ns = 0;
     std::uint64_t outstanding = 0;  // injected since the last acknowledgement
-    std::vector<std::uint32_t> latency_histogram;  // 100 ns buckets, last one open-ended
+    Histogram latency;
+    std::uint64_t unmarked = 0;  // acknowledgements no wake mark has answered yet
+    // The injection the last acknowledgement answered, when it was a single one.
+    std::optional<std::uint64_t> acknowledged_injection_ns;
+    Histogram wake_latency;
   };
 
   void fire(Burst& burst);
@@ -120,6 +156,7 @@ class Injector {
   std::vector<LineState> lines_;
   std::vector<std::unique_ptr<Burst>> bursts_;  // finished ones are reaped on the next schedule()
   std::uint64_t stray_acknowledgements_ = 0;
+  std::uint64_t stray_wake_marks_ = 0;
 };
 
 }  // namespace vmm

@@ -52,6 +52,11 @@ std::string exit_reason_name(std::size_t reason) {
   return "reason_" + std::to_string(reason);
 }
 
+nlohmann::json latency_json(const Injector::Latency& latency) {
+  return {{"samples", latency.samples}, {"p50", latency.p50_ns}, {"p99", latency.p99_ns}, {"max", latency.max_ns},
+          {"histogram_100ns", latency.histogram}};
+}
+
 std::uint32_t lapic_reg(const kvm_lapic_state& state, std::size_t offset) {
   std::uint32_t value;
   std::memcpy(&value, &state.regs[offset], sizeof value);
@@ -168,6 +173,7 @@ void Machine::attach_devices() {
     }
     return InterruptAckPort::Answer::NoDevice;
   });
+  wake_mark_port_ = std::make_unique<WakeMarkPort>([this](std::uint32_t gsi) { injector_->wake_mark(gsi); });
   i8042_ = std::make_unique<I8042>([this] { request_stop(exit_status::kSuccess, "guest reset the machine through the i8042"); });
 
   if (config_.pit.backend == PitConfig::Backend::User) {
@@ -187,6 +193,7 @@ void Machine::attach_devices() {
   io_bus_.add(kCom1Port, Uart16550::kPorts, *com1_, "COM1 16550A");
   io_bus_.add(kDebugExitPort, DebugExit::kPorts, *debug_exit_, "debug-exit");
   io_bus_.add(kInterruptAckPort, InterruptAckPort::kPorts, *ack_port_, "interrupt acknowledge");
+  io_bus_.add(kWakeMarkPort, WakeMarkPort::kPorts, *wake_mark_port_, "wake mark");
   io_bus_.add(kPostCodePort, 1, post_code_, "POST code");
   mmio_bus_.add(kScratchMmio, ScratchRegister::kBytes, scratch_mmio_, "scratch register");
   io_bus_.add(I8042::kDataPort, 1, i8042_->data_port(), "i8042 data");
@@ -343,11 +350,11 @@ nlohmann::json Machine::stats() const {
     lines.push_back({{"name", line.name}, {"gsi", line.gsi}, {"injected", line.injected},
                      {"delivered", line.delivered}, {"coalesced", line.coalesced}, {"spurious", line.spurious},
                      {"pending", line.pending}, {"delivered_by_vcpu", line.delivered_by_vcpu},
-                     {"latency_ns", {{"samples", line.latency_samples}, {"p50", line.latency_p50_ns},
-                                     {"p99", line.latency_p99_ns}, {"max", line.latency_max_ns},
-                                     {"histogram_100ns", line.latency_histogram}}}});
+                     {"latency_ns", latency_json(line.latency)}, {"wake_marks", line.wake_marks},
+                     {"wake_latency_ns", latency_json(line.wake_latency)}});
   stats["lines"] = lines;
   stats["stray_acknowledgements"] = injector_->stray_acknowledgements();
+  stats["stray_wake_marks"] = injector_->stray_wake_marks();
   stats["memory"] = {{"guest_bytes", memory_.size()}, {"guest_resident_bytes", memory_.resident_bytes()}};
 
   nlohmann::json exits = nlohmann::json::object();

@@ -20,6 +20,7 @@
 #include "devices/ScratchRegister.h"
 #include "devices/Pit8254.h"
 #include "devices/Uart16550.h"
+#include "devices/WakeMarkPort.h"
 #include "irq/GsiRoutingTable.h"
 #include "irq/Injector.h"
 #include "irq/IrqfdLine.h"
@@ -103,6 +104,7 @@ class Machine final : public RunControl {
   std::vector<std::pair<std::string, std::unique_ptr<IrqLine>>> scripted_lines_;
   std::unique_ptr<Injector> injector_;
   std::unique_ptr<InterruptAckPort> ack_port_;
+  std::unique_ptr<WakeMarkPort> wake_mark_port_;
   std::vector<std::unique_ptr<DeadlineTimer>> timeline_timers_;
   std::unique_ptr<ControlServer> control_;
   Bus io_bus_{"port I/O bus"};

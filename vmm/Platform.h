@@ -15,6 +15,7 @@ constexpr std::uint64_t kSystemControlPort = 0x61;
 constexpr std::uint64_t kCom1Port = 0x3f8;
 constexpr std::uint64_t kDebugExitPort = 0xf4;
 constexpr std::uint64_t kInterruptAckPort = 0x520;  // scripted lines' acknowledge register
+constexpr std::uint64_t kWakeMarkPort = 0x522;      // a woken guest task names the line that woke it
 constexpr std::uint64_t kPostCodePort = 0x80;
 // Below the IOAPIC (0xFEC00000), clear of the LAPIC, HPET and any PCI window.
 constexpr std::uint64_t kScratchMmio = 0xFEB00000;

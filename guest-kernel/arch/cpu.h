@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "user/abi.h"
+
 /* GDT layout (arch/boot.S, copied per CPU). User data sits below user
  * code so the order would also suit syscall/sysret. */
 #define KERNEL_CS 0x08
@@ -31,9 +33,19 @@ struct tss {
     uint16_t iomap_base;
 } __attribute__((packed));
 
+/* The I/O permission bitmap right after each TSS (Intel SDM vol. 1,
+ * 19.5.2): one bit per port from port 0, set = #GP at CPL > IOPL, then a
+ * byte of 0xFF, since the CPU reads two bytes for an access whose bits
+ * end in the last one. It covers the ports up to the wake mark's; ports
+ * past the TSS limit fault as if their bit were set. */
+#define IOMAP_PORTS (WAKE_MARK_PORT + 2)
+#define IOMAP_BYTES ((IOMAP_PORTS + 7) / 8)
+
 struct cpu {
     uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
     struct tss tss;
+    uint8_t iomap[IOMAP_BYTES]; /* must follow tss directly (gdt.c checks) */
+    uint8_t iomap_end;          /* 0xFF */
     unsigned id;      /* index into cpus[] */
     uint8_t apic_id;  /* from the MP table */
     bool bsp;
@@ -45,3 +57,5 @@ extern unsigned ncpus; /* CPUs the MP table lists (and we keep) */
 
 /* Loads this CPU's GDT and TSS; `c` must be the CPU running the call. */
 void gdt_init_cpu(struct cpu *c);
+/* wake_mark=1: lets ring 3 write the wake-mark port, on every CPU. */
+void tss_allow_wake_mark(void);

@@ -19,7 +19,8 @@ struct num_opt {
 static const char *const uart_words[] = { "irq", "poll", NULL };
 static const char *const crash_words[] = { "none", "ud", "pf", "gp", "user", "triple", NULL };
 static const char *const nmi_words[] = { "count", "finish", NULL };
-static const char *const bench_words[] = { "none", "pit", "serial", "irq", NULL };
+static const char *const bench_words[] = { "none", "pit", "serial", "irq", "ipi", NULL };
+static const char *const bench_wait_words[] = { "hlt", "spin", NULL };
 static const char *const intc_words[] = { "pic", "ioapic", NULL };
 static const char *const tick_words[] = { "pit", "lapic", NULL };
 static const char *const placement_words[] = { "spread", "cpu0", NULL };
@@ -44,6 +45,11 @@ const char *nmi_mode_name(enum nmi_mode m)
 const char *bench_mode_name(enum bench_mode m)
 {
     return bench_words[m];
+}
+
+const char *bench_wait_name(enum bench_wait w)
+{
+    return bench_wait_words[w];
 }
 
 const char *intc_mode_name(enum intc_mode m)
@@ -71,6 +77,8 @@ void config_defaults(struct config *c)
     c->bench = BENCH_NONE;
     c->bench_ms = 10000;
     c->bench_bytes = 1048576;
+    c->bench_rounds = 10000;
+    c->bench_wait = WAIT_HLT;
     c->tsc_khz = 0;
     c->echo = 0;
     c->echo_lines = 0;
@@ -84,6 +92,7 @@ void config_defaults(struct config *c)
     c->wake_log = 1;
     c->sleepers = 0;
     c->nap_ms = 10;
+    c->wake_mark = 0;
     c->mptable_corrupt = 0;
     c->nirqs = 0;
 }
@@ -179,12 +188,14 @@ static bool apply(struct config *c, const char *k, size_t kn, const char *v, siz
         { "selftest", &c->selftest, 0, 1 },
         { "bench_ms", &c->bench_ms, 0, 1000000000 }, /* 0: bench=irq only */
         { "bench_bytes", &c->bench_bytes, 0, 0xFFFFFFFF },
+        { "bench_rounds", &c->bench_rounds, 1, 10000000 },
         { "tsc_khz", &c->tsc_khz, 0, 100000000 },
         { "echo", &c->echo, 0, 0xFFFFFFFF },
         { "echo_lines", &c->echo_lines, 0, 1 },
         { "wake_log", &c->wake_log, 0, 1000000000 },
         { "sleepers", &c->sleepers, 0, MAX_TASKS },
         { "nap_ms", &c->nap_ms, 1, 60000 },
+        { "wake_mark", &c->wake_mark, 0, 1 },
         { "mptable_corrupt", &c->mptable_corrupt, 0, 1 },
     };
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
@@ -221,6 +232,12 @@ static bool apply(struct config *c, const char *k, size_t kn, const char *v, siz
         if ((w = match_word(v, vn, bench_words)) < 0)
             return parse_error(k, kn, v, vn, "unknown_value");
         c->bench = (enum bench_mode)w;
+        return true;
+    }
+    if (span_eq(k, kn, "bench_wait")) {
+        if ((w = match_word(v, vn, bench_wait_words)) < 0)
+            return parse_error(k, kn, v, vn, "unknown_value");
+        c->bench_wait = (enum bench_wait)w;
         return true;
     }
     if (span_eq(k, kn, "intc")) {
@@ -284,7 +301,14 @@ bool config_parse(struct config *c, const char *s)
         }
         c->mode = c->bench == BENCH_PIT      ? MODE_BENCH_PIT
                   : c->bench == BENCH_SERIAL ? MODE_BENCH_SERIAL
+                  : c->bench == BENCH_IPI    ? MODE_BENCH_IPI
                                              : MODE_BENCH_IRQ;
+    }
+    /* bench=ipi wants nothing but its IPIs on the CPUs: the APs would
+     * start their LAPIC timers. */
+    if (c->mode == MODE_BENCH_IPI && c->tick != TICK_PIT) {
+        kprintf("error option=tick value=%s reason=conflict\n", tick_mode_name(c->tick));
+        return false;
     }
     /* bench_ms=0 (run for ever) only makes sense for bench=irq. */
     if (c->bench_ms == 0 && c->mode != MODE_BENCH_IRQ) {
@@ -354,6 +378,10 @@ void config_print(const struct config *c)
     case MODE_ECHO:
         kprintf(" echo=%u echo_lines=%u\n", c->echo, c->echo_lines);
         break;
+    case MODE_BENCH_IPI:
+        kprintf(" bench=ipi bench_rounds=%u bench_wait=%s tsc_khz=%u\n", c->bench_rounds,
+                bench_wait_name(c->bench_wait), c->tsc_khz);
+        break;
     case MODE_BENCH_IRQ:
         kprintf(" bench=irq bench_ms=%u", c->bench_ms);
         irq_print_config(c);
@@ -367,6 +395,8 @@ void config_print(const struct config *c)
             kprintf(" waiters=%s wake_log=%u", waiters_spec, c->wake_log);
         if (c->sleepers)
             kprintf(" sleepers=%u nap_ms=%u", c->sleepers, c->nap_ms);
+        if (c->wake_mark)
+            kprintf(" wake_mark=1");
         kprintf("\n");
         break;
     }

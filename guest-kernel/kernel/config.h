@@ -11,13 +11,22 @@
 
 enum crash_mode { CRASH_NONE, CRASH_UD, CRASH_PF, CRASH_GP, CRASH_USER, CRASH_TRIPLE };
 enum nmi_mode { NMI_COUNT, NMI_FINISH };
-enum bench_mode { BENCH_NONE, BENCH_PIT, BENCH_SERIAL, BENCH_IRQ };
+enum bench_mode { BENCH_NONE, BENCH_PIT, BENCH_SERIAL, BENCH_IRQ, BENCH_IPI };
+enum bench_wait { WAIT_HLT, WAIT_SPIN }; /* bench=ipi: how CPU 0 waits for the answer */
 enum intc_mode { INTC_PIC, INTC_IOAPIC };
 enum tick_mode { TICK_PIT, TICK_LAPIC };
 enum placement_mode { PLACE_SPREAD, PLACE_CPU0 };
 /* What the kernel does after boot: run tasks (default) or one of the
  * special modes, which are mutually exclusive. */
-enum run_mode { MODE_TASKS, MODE_SELFTEST, MODE_BENCH_PIT, MODE_BENCH_SERIAL, MODE_ECHO, MODE_BENCH_IRQ };
+enum run_mode {
+    MODE_TASKS,
+    MODE_SELFTEST,
+    MODE_BENCH_PIT,
+    MODE_BENCH_SERIAL,
+    MODE_ECHO,
+    MODE_BENCH_IRQ,
+    MODE_BENCH_IPI
+};
 
 /* irqs=: scripted interrupt lines (irq.c). */
 #define MAX_IRQS 8
@@ -47,6 +56,8 @@ struct config {
     enum bench_mode bench;
     uint32_t bench_ms;
     uint32_t bench_bytes;
+    uint32_t bench_rounds; /* bench=ipi */
+    enum bench_wait bench_wait;
     uint32_t tsc_khz;    /* 0: calibrate with the PIT */
     uint32_t echo;       /* bytes to receive; 0: off */
     uint32_t echo_lines; /* 0/1 */
@@ -58,6 +69,7 @@ struct config {
     uint32_t wake_log;       /* print every Nth wake-up of a waiter; 0: none */
     uint32_t sleepers;       /* tasks that sleep nap_ms at a time, for ever */
     uint32_t nap_ms;
+    uint32_t wake_mark;      /* 0/1: waiters write their GSI to WAKE_MARK_PORT on waking */
     uint32_t mptable_corrupt; /* 0/1: test the table checks on a damaged copy */
     uint32_t nirqs;
     struct irq_line irqs[MAX_IRQS];
@@ -79,6 +91,7 @@ const char *uart_mode_name(enum uart_mode m);
 const char *crash_mode_name(enum crash_mode m);
 const char *nmi_mode_name(enum nmi_mode m);
 const char *bench_mode_name(enum bench_mode m);
+const char *bench_wait_name(enum bench_wait w);
 const char *intc_mode_name(enum intc_mode m);
 const char *tick_mode_name(enum tick_mode m);
 

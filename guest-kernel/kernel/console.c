@@ -6,17 +6,15 @@
  *            only while the ring holds data.
  *
  * Every writer goes through the ring in irq mode, so kernel and task output
- * stay in order. When the ring is full, a task's write() sleeps (sti; hlt)
- * until the interrupt makes room; a kernel writer, which runs with
+ * stay in order. When the ring is full, a task's write() sleeps (a tick at
+ * a time) until the interrupt has made room; a kernel writer, which runs with
  * interrupts off, moves the oldest bytes out by polling instead. Once the
  * kernel is shutting down, console_sync() drains the ring and switches to
  * polled output for good.
  *
  * Every CPU writes through the one ring under console_lock, one call's
  * bytes at a time, so lines stay whole. A task that must wait for room
- * waits for room for its whole write, and with the lock released: the
- * THRE interrupt that makes room runs on the boot CPU and takes the lock
- * too. */
+ * sleeps, with the lock released, so the other tasks of its CPU go on. */
 #include "kernel/console.h"
 
 #include "drivers/uart.h"
@@ -37,12 +35,12 @@ static bool tx_irq_on;
 static bool use_ring; /* irq mode and not yet synced */
 static uint64_t stalls;
 static struct spinlock console_lock = SPINLOCK_INIT("console");
-/* A task's write() not yet in the ring while it waits for room, per CPU,
- * so an exit that interrupts the wait can still print it whole. */
+/* A task's write() not yet in the ring while it waits for room, by task
+ * id, so an exit that comes meanwhile can still print it whole. */
 static struct {
     const char *s;
     size_t n;
-} pending[MAX_CPUS];
+} pending[MAX_TASKS];
 
 static uint32_t ring_used(void)
 {
@@ -70,10 +68,12 @@ static void tx_kick(void)
     }
 }
 
-/* With the lock held and returned held: waits with interrupts enabled
- * and the lock released until the ring has room for `n` bytes. If nothing
- * moves for ~100 ms (a UART model that never raises THRE), the ring is
- * drained by polling so output is never lost and never stuck. */
+/* With the lock held and returned held: until the ring has room for `n`
+ * bytes, the task sleeps a tick at a time with the lock released, so the
+ * other tasks of its CPU run meanwhile (the THRE interrupt that makes room
+ * runs on CPU 0 and takes the lock too). If nothing moves for ~100 ms (a
+ * UART model that never raises THRE), the ring is drained by polling, so
+ * output is never lost and never stuck. */
 static void ring_wait_for_space(size_t n)
 {
     uint64_t start = jiffies;
@@ -89,7 +89,7 @@ static void ring_wait_for_space(size_t n)
             break;
         }
         spin_unlock(&console_lock);
-        wait_for_interrupt();
+        sched_sleep_until(jiffies + 1);
         spin_lock(&console_lock);
         if (ring_used() != used) {
             used = ring_used();
@@ -120,19 +120,37 @@ static void ring_copy(const char *s, size_t n)
     }
 }
 
+/* A task's write() waits for room for the whole of a line-sized write, so
+ * that it reaches the ring in one piece; a longer one (bench=serial's 4 KiB
+ * chunks) goes in halves of the ring, so the UART never idles while the
+ * writer waits for it to drain completely. */
+#define WHOLE_WRITE_MAX (RING_SIZE / 2)
+
 void console_write(const char *s, size_t n, bool may_sleep)
 {
     spin_lock(&console_lock);
-    if (use_ring && may_sleep && RING_SIZE - ring_used() < n) {
-        unsigned cpu = this_cpu_id();
-        pending[cpu].s = s;
-        pending[cpu].n = n;
-        ring_wait_for_space(n < RING_SIZE ? n : RING_SIZE);
-        pending[cpu].n = 0;
+    if (use_ring && may_sleep) {
+        struct task *t = current();
+        while (n) {
+            size_t want = n < WHOLE_WRITE_MAX ? n : WHOLE_WRITE_MAX;
+            if (RING_SIZE - ring_used() < want) {
+                pending[t->id].s = s;
+                pending[t->id].n = n;
+                ring_wait_for_space(want);
+                pending[t->id].n = 0;
+            }
+            if (!use_ring)
+                break;
+            size_t room = RING_SIZE - ring_used(), chunk = n < room ? n : room;
+            ring_copy(s, chunk);
+            tx_kick();
+            s += chunk;
+            n -= chunk;
+        }
     }
     if (!use_ring)
         uart_write_poll(s, n);
-    else
+    else if (n)
         ring_copy(s, n); /* a kernel writer polls the oldest bytes out if it must */
     if (use_ring)
         tx_kick();
@@ -208,9 +226,9 @@ void console_sync(void)
     }
     while (ring_used())
         ring_poll_one();
-    for (unsigned c = 0; c < MAX_CPUS; c++)
-        if (pending[c].n)
-            uart_write_poll(pending[c].s, pending[c].n);
+    for (unsigned t = 0; t < MAX_TASKS; t++)
+        if (pending[t].n)
+            uart_write_poll(pending[t].s, pending[t].n);
     use_ring = false;
     spin_unlock(&console_lock);
 }

@@ -255,6 +255,11 @@ void irq_wait(int k)
     t->wakeups++;
 }
 
+uint64_t irq_line_pending(int k)
+{
+    return k < 0 ? 0 : waits[k].pending;
+}
+
 /* For a vector in irq_line_of_vector. A spurious IRQ7 or IRQ15 on a PIC
  * line is counted as the 8259 spurious it is. */
 static void irq_interrupt(unsigned vector)

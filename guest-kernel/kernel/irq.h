@@ -19,6 +19,8 @@ int irq_line_index(uint16_t gsi);
  * that came while the task was not waiting is not lost (a count, as a
  * semaphore: one wake-up per interrupt). */
 void irq_wait(int line);
+/* Interrupts the line had that no wait has taken yet. */
+uint64_t irq_line_pending(int line);
 void irq_summary(void);
 
 /* bench=irq */

@@ -241,7 +241,8 @@ void kmain(void)
     console_set_mode(cfg.uart);
     crash_now(cfg.crash);
 
-    /* The special modes run on the boot CPU alone, as before SMP. */
+    /* The special modes run on the boot CPU alone, as before SMP; bench=ipi
+     * comes below, once the APs are up. */
     switch (cfg.mode) {
     case MODE_SELFTEST:
         selftest_run();
@@ -271,7 +272,9 @@ void kmain(void)
     unsigned pic = route_devices(&mp) | irq_setup(cpus[0].apic_id);
     if (!tick_init())
         kernel_exit(EXIT_BAD_BOOT);
-    smp_boot_aps();
+    unsigned online = smp_boot_aps();
+    if (cfg.mode == MODE_BENCH_IPI) /* needs the APs: no tasks and no tick, only its IPIs */
+        bench_ipi_run(online);
     sched_init();
     pic_set_mask(pic);
     console_irq_routed();

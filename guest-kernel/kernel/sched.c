@@ -173,6 +173,7 @@ static void set_vvar(void)
     vvar.crash_user = cfg.crash == CRASH_USER;
     vvar.wake_log = cfg.wake_log;
     vvar.nap_ms = cfg.nap_ms;
+    vvar.wake_mark = cfg.wake_mark;
 }
 
 void sched_init(void)
@@ -182,6 +183,8 @@ void sched_init(void)
         if (cpus[c].online)
             online_list[nonline++] = c;
     set_vvar();
+    if (cfg.wake_mark)
+        tss_allow_wake_mark();
     ntasks = cfg.tasks + cfg.nwaiters + cfg.sleepers;
     nalive = cfg.tasks;
     for (unsigned i = 0; i < ntasks; i++) {
@@ -469,8 +472,9 @@ static void print_summary(void)
     for (unsigned i = 0; i < ntasks; i++) {
         struct task *t = &task_stacks[i].task;
         if (t->kind == TASK_WAITER)
-            kprintf("waiter id=%d line=%u wakeups=%lu remote_wakeups=%lu cpu=%u\n", t->id,
-                    vvar.waiter_gsi[i], t->wakeups, t->remote_wakeups, t->cpu);
+            kprintf("waiter id=%d line=%u wakeups=%lu remote_wakeups=%lu cpu=%u pending=%lu\n",
+                    t->id, vvar.waiter_gsi[i], t->wakeups, t->remote_wakeups, t->cpu,
+                    irq_line_pending(t->line));
         if (t->kind == TASK_SLEEPER)
             kprintf("sleeper id=%d nap_ms=%u naps=%lu cpu=%u\n", t->id, cfg.nap_ms, t->wakeups,
                     t->cpu);

@@ -11,6 +11,7 @@
 #define IPI_TICK_VECTOR 0xF0
 #define IPI_RESCHED_VECTOR 0xF1
 #define IPI_STOP_VECTOR 0xF2
+#define IPI_BENCH_VECTOR 0xF3 /* bench=ipi's ping and pong */
 
 /* GPRs pushed by isr_common (r15 lowest), then vector and error code
  * pushed by the stub, then the CPU's iret frame. */

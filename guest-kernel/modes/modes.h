@@ -1,5 +1,6 @@
 /* modes/modes.h - what the kernel can run instead of its tasks: selftest,
- * the benchmarks and echo. Each runs on the boot CPU alone. */
+ * the benchmarks and echo. Each runs on the boot CPU alone, but bench=ipi,
+ * which kmain starts once the APs are up. */
 #pragma once
 
 #include <stdint.h>
@@ -9,6 +10,8 @@ __attribute__((noreturn)) void bench_pit_run(void);
 __attribute__((noreturn)) void bench_serial_run(void);
 __attribute__((noreturn)) void bench_serial_done(long code);
 __attribute__((noreturn)) void echo_run(void);
+/* `online`: the CPUs smp_boot_aps brought up (it needs two). */
+__attribute__((noreturn)) void bench_ipi_run(unsigned online);
 extern volatile uint64_t irq0_tsc; /* written by irq0_tsc_entry (arch/isr.S) */
 void irq0_tsc_entry(void);
 /* IRQ0 goes here when set (special modes), instead of the tick. */

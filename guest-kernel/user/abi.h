@@ -24,6 +24,11 @@
 #define SYS_WAIT_IRQ 6  /* rdi = GSI of an irqs= line; blocks until its next interrupt */
 #define SYS_GETCPU 7    /* the CPU the task runs on */
 
+/* wake_mark=1: a waiter writes its GSI here (16 bits) the moment its wait
+ * returns; vmm times it against the injection it woke for. The only port
+ * the kernel lets ring 3 use (arch/gdt.c). */
+#define WAKE_MARK_PORT 0x522
+
 #define E_BADF 9
 #define E_FAULT 14
 #define E_INVAL 22
@@ -40,6 +45,7 @@ struct vvar {
     uint32_t task_ms;
     uint32_t crash_user;
     uint32_t wake_log;                /* waiters print every Nth wake-up; 0: none */
+    uint32_t wake_mark;               /* waiters write WAKE_MARK_PORT on each wake-up */
     uint16_t waiter_gsi[MAX_TASKS];   /* the line each waiter waits on */
     uint32_t nap_ms;                  /* sleepers: how long each sleep is */
 };

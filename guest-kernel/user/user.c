@@ -129,6 +129,7 @@ __attribute__((noreturn)) void user_waiter_main(long id)
 {
     struct line l;
     uint64_t gsi = vvar.waiter_gsi[id], every = vvar.wake_log;
+    uint32_t mark = vvar.wake_mark;
 
     l.n = 0;
     put_str(&l, "task id=");
@@ -139,7 +140,10 @@ __attribute__((noreturn)) void user_waiter_main(long id)
     line_send(&l);
 
     for (uint64_t n = 1;; n++) {
-        if (syscall3(SYS_WAIT_IRQ, (long)gsi, 0, 0) != 0)
+        long woke = syscall3(SYS_WAIT_IRQ, (long)gsi, 0, 0);
+        if (mark) /* first thing back in ring 3: where the host's wake-up latency ends */
+            __asm__ volatile("outw %w0, %w1" : : "a"((uint16_t)gsi), "Nd"((uint16_t)WAKE_MARK_PORT));
+        if (woke != 0)
             sys_exit(20);
         if (!every || n % every)
             continue;

@@ -245,6 +245,62 @@ TEST(SmpConsole, LinesFromEveryCpuStayWhole) {
   EXPECT_EQ(ids.size(), 8u);
 }
 
+// wake_mark=1: the waiter writes the wake-mark port from ring 3 (the TSS I/O
+// bitmap opens that port and no other) the moment each wait returns, so vmm
+// counts one mark per wake-up and times injection -> woken task next to
+// injection -> handler. Without the option no task touches the port.
+TEST(SmpWaiters, EachWakeUpIsMarkedFromRingThree) {
+  REQUIRE_KVM();
+  const std::string socket = scratch_path("sock"), config = scratch_path("json"), stats = scratch_path("stats.json");
+  for (const bool mark : {true, false}) {
+    SCOPED_TRACE(mark ? "wake_mark=1" : "wake_mark=0");
+    const nlohmann::json body = {
+        {"cmdline", std::string("tasks=1 runtime_ms=0 progress_ms=0 nmi=finish irqs=5 waiters=5 wake_log=0") +
+                        (mark ? " wake_mark=1" : "")},
+        {"vcpus", 2},
+        {"timeout_ms", 300000},
+        {"control", socket},
+        {"irq", {{"lines", {{{"name", "nic"}, {"gsi", 5}, {"trigger", "edge"}}}}}},
+        {"inject", {{{"at_ms", 100}, {"line", "nic"}, {"count", 200}, {"interval_us", 5000}, {"wait_for_ack", true}}}}};
+    std::ofstream(config) << body.dump(2);
+    auto vm = std::async(std::launch::async, [=] {
+      VmmRun run;
+      run.args = {"run", config, "--stats", stats};
+      run.limit = std::chrono::minutes(5);
+      return run_vmm(run);
+    });
+    wait_until_quiet(socket, 500);
+    request(socket, {{"cmd", "nmi"}});
+    const VmmResult result = vm.get();
+    ASSERT_EQ(result.exit_status, 0) << describe(result);
+    EXPECT_TRUE(lines_with_tag(result.out, "exception").empty()) << describe(result);
+
+    std::ifstream stats_file(stats);
+    const nlohmann::json host = nlohmann::json::parse(stats_file, nullptr, false);
+    ASSERT_TRUE(host.is_object());
+    const auto& nic = host["lines"][0];
+    EXPECT_EQ(nic["delivered"].get<std::uint64_t>(), 200u);
+    EXPECT_EQ(host["stray_wake_marks"].get<std::uint64_t>(), 0u);
+    const auto waiters = lines_with_tag(result.out, "waiter");
+    ASSERT_EQ(waiters.size(), 1u) << describe(result);
+    EXPECT_EQ(number(waiters[0], "wakeups"), 200u);
+    if (!mark) {
+      EXPECT_EQ(nic["wake_marks"].get<std::uint64_t>(), 0u);
+      EXPECT_FALSE(host["port_io"].contains("0x522"));
+      continue;
+    }
+    EXPECT_EQ(nic["wake_marks"].get<std::uint64_t>(), 200u);
+    EXPECT_EQ(host["port_io"]["0x522"].get<std::uint64_t>(), 200u);
+    // Only marks that pair with one injection are timed; with 5 ms between
+    // injections the waiter is back in its wait long before the next.
+    const auto& wake = nic["wake_latency_ns"];
+    EXPECT_GT(wake["samples"].get<std::uint64_t>(), 0u);
+    EXPECT_LE(wake["samples"].get<std::uint64_t>(), 200u);
+    EXPECT_GE(wake["max"].get<std::uint64_t>(), wake["p99"].get<std::uint64_t>());
+    EXPECT_GE(wake["p99"].get<std::uint64_t>(), wake["p50"].get<std::uint64_t>());
+  }
+}
+
 // The MP table lists all 16 vCPUs and the kernel brings every one up.
 TEST(SmpMpTable, SixteenVcpusAreAllOnline) {
   REQUIRE_KVM();

@@ -140,13 +140,91 @@ TEST_F(InjectorTest, LatencyFromInjectionToAcknowledgement) {
     injector.acknowledge(5);
   }
   const auto stats = injector.stats()[0];
-  EXPECT_EQ(stats.latency_samples, 100u);
-  EXPECT_EQ(stats.latency_p50_ns, 20'000u);
-  EXPECT_EQ(stats.latency_p99_ns, 900'000u);
-  EXPECT_EQ(stats.latency_max_ns, 900'000u);
+  EXPECT_EQ(stats.latency.samples, 100u);
+  EXPECT_EQ(stats.latency.p50_ns, 20'000u);
+  EXPECT_EQ(stats.latency.p99_ns, 900'000u);
+  EXPECT_EQ(stats.latency.max_ns, 900'000u);
   EXPECT_EQ(stats.coalesced, 0u);
   using Bucket = std::pair<std::uint64_t, std::uint32_t>;
-  EXPECT_EQ(stats.latency_histogram, (std::vector<Bucket>{{20'000, 98}, {900'000, 2}}));
+  EXPECT_EQ(stats.latency.histogram, (std::vector<Bucket>{{20'000, 98}, {900'000, 2}}));
+}
+
+// The wake mark times the injection to the woken task, as the acknowledgement
+// times it to the handler: same clock, same buckets, same percentiles.
+TEST_F(InjectorTest, WakeLatencyFromInjectionToTheWakeMark) {
+  for (int i = 0; i < 100; ++i) {
+    injector.schedule("nic", 1, 0, clock.now_ns());
+    clock.advance(0);
+    clock.advance(20'000);  // injection -> handler
+    injector.acknowledge(5);
+    clock.advance(i < 98 ? 30'000 : 2'000'000);  // handler -> woken task; two slow wake-ups
+    EXPECT_TRUE(injector.wake_mark(5));
+  }
+  const auto stats = injector.stats()[0];
+  EXPECT_EQ(stats.latency.samples, 100u);
+  EXPECT_EQ(stats.latency.p99_ns, 20'000u);
+  EXPECT_EQ(stats.wake_marks, 100u);
+  EXPECT_EQ(stats.wake_latency.samples, 100u);
+  EXPECT_EQ(stats.wake_latency.p50_ns, 50'000u);
+  EXPECT_EQ(stats.wake_latency.p99_ns, 2'020'000u);
+  EXPECT_EQ(stats.wake_latency.max_ns, 2'020'000u);
+  using Bucket = std::pair<std::uint64_t, std::uint32_t>;
+  EXPECT_EQ(stats.wake_latency.histogram, (std::vector<Bucket>{{50'000, 98}, {2'020'000, 2}}));
+}
+
+// A wake mark that arrives after the next injection (the pacing waits for the
+// acknowledgement, not for the task) still answers the injection it woke for.
+TEST_F(InjectorTest, AWakeMarkAfterTheNextInjectionPairsWithItsOwn) {
+  injector.schedule("nic", 2, 100'000, t0, Injector::Pacing::AfterAcknowledgement);
+  clock.advance_to(t0 + 10'000);
+  injector.acknowledge(5);
+  clock.advance_to(t0 + 150'000);  // the second injection fires at 100 us
+  EXPECT_EQ(edge_irq.rising_edges, 2u);
+  injector.wake_mark(5);
+  const auto stats = injector.stats()[0];
+  EXPECT_EQ(stats.wake_latency.samples, 1u);
+  EXPECT_EQ(stats.wake_latency.max_ns, 150'000u);
+}
+
+// Two acknowledgements before the task ran: the first mark answers the older
+// one, whose injection time is gone, and is not a sample; the second answers
+// the newer one and is.
+TEST_F(InjectorTest, AWakeMarkBehindTwoAcknowledgementsIsNotASample) {
+  injector.schedule("nic", 1, 0, t0);
+  clock.advance_to(t0 + 10'000);
+  injector.acknowledge(5);
+  injector.schedule("nic", 1, 0, t0 + 20'000);
+  clock.advance_to(t0 + 30'000);
+  injector.acknowledge(5);
+  clock.advance_to(t0 + 50'000);
+  injector.wake_mark(5);
+  auto stats = injector.stats()[0];
+  EXPECT_EQ(stats.wake_marks, 1u);
+  EXPECT_EQ(stats.wake_latency.samples, 0u);
+  clock.advance_to(t0 + 60'000);
+  injector.wake_mark(5);
+  stats = injector.stats()[0];
+  EXPECT_EQ(stats.wake_latency.samples, 1u);
+  EXPECT_EQ(stats.wake_latency.max_ns, 40'000u);  // from the second injection, at 20 us
+}
+
+// An acknowledgement that served coalesced injections has no one injection to
+// time from; nor has its wake-up.
+TEST_F(InjectorTest, AWakeUpFromCoalescedInjectionsIsNotASample) {
+  injector.schedule("nic", 2, 1'000, t0);
+  clock.advance_to(t0 + 5'000);
+  injector.acknowledge(5);
+  injector.wake_mark(5);
+  const auto stats = injector.stats()[0];
+  EXPECT_EQ(stats.latency.samples, 0u);
+  EXPECT_EQ(stats.wake_marks, 1u);
+  EXPECT_EQ(stats.wake_latency.samples, 0u);
+}
+
+TEST_F(InjectorTest, StrayWakeMarksAreCountedApart) {
+  EXPECT_FALSE(injector.wake_mark(9));
+  EXPECT_EQ(injector.stray_wake_marks(), 1u);
+  EXPECT_EQ(injector.stats()[0].wake_marks, 0u);
 }
 
 // Each delivery is counted for the vCPU whose handler acknowledged it; a
