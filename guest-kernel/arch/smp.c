@@ -11,7 +11,9 @@
 #include "drivers/pit.h"
 #include "kernel/console.h"
 #include "kernel/sched.h"
+#include "kernel/config.h"
 #include "kernel/tick.h"
+#include "modes/modes.h"
 #include "lib/string.h"
 
 #define AP_TRAMPOLINE 0x8000 /* arch/trampoline.S */
@@ -86,5 +88,7 @@ __attribute__((noreturn)) void ap_main(void)
     kprintf("cpu id=%u state=online apic=%u\n", c->id, lapic_id());
     __asm__ volatile("" ::: "memory");
     c->online = true;
+    if (cfg.mode == MODE_SMPTEST)
+        smptest_cpu();
     sched_run_cpu();
 }

@@ -94,6 +94,7 @@ void config_defaults(struct config *c)
     c->nap_ms = 10;
     c->wake_mark = 0;
     c->mptable_corrupt = 0;
+    c->smptest = 0;
     c->nirqs = 0;
 }
 
@@ -197,6 +198,7 @@ static bool apply(struct config *c, const char *k, size_t kn, const char *v, siz
         { "nap_ms", &c->nap_ms, 1, 60000 },
         { "wake_mark", &c->wake_mark, 0, 1 },
         { "mptable_corrupt", &c->mptable_corrupt, 0, 1 },
+        { "smptest", &c->smptest, 0, 1000000 },
     };
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
         if (!span_eq(k, kn, nums[i].key))
@@ -322,6 +324,13 @@ bool config_parse(struct config *c, const char *s)
         }
         c->mode = MODE_ECHO;
     }
+    if (c->smptest) {
+        if (c->mode != MODE_TASKS) {
+            kprintf("error option=smptest value=%u reason=conflict\n", c->smptest);
+            return false;
+        }
+        c->mode = MODE_SMPTEST;
+    }
 
     if (!irq_validate(c))
         return false;
@@ -377,6 +386,9 @@ void config_print(const struct config *c)
         break;
     case MODE_ECHO:
         kprintf(" echo=%u echo_lines=%u\n", c->echo, c->echo_lines);
+        break;
+    case MODE_SMPTEST:
+        kprintf(" smptest=%u\n", c->smptest);
         break;
     case MODE_BENCH_IPI:
         kprintf(" bench=ipi bench_rounds=%u bench_wait=%s tsc_khz=%u\n", c->bench_rounds,

@@ -25,7 +25,8 @@ enum run_mode {
     MODE_BENCH_SERIAL,
     MODE_ECHO,
     MODE_BENCH_IRQ,
-    MODE_BENCH_IPI
+    MODE_BENCH_IPI,
+    MODE_SMPTEST
 };
 
 /* irqs=: scripted interrupt lines (irq.c). */
@@ -71,6 +72,7 @@ struct config {
     uint32_t nap_ms;
     uint32_t wake_mark;      /* 0/1: waiters write their GSI to WAKE_MARK_PORT on waking */
     uint32_t mptable_corrupt; /* 0/1: test the table checks on a damaged copy */
+    uint32_t smptest;         /* rounds of the lock test per CPU; 0: off */
     uint32_t nirqs;
     struct irq_line irqs[MAX_IRQS];
     /* Derived from the above once parsing succeeded. */

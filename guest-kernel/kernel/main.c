@@ -275,6 +275,8 @@ void kmain(void)
     unsigned online = smp_boot_aps();
     if (cfg.mode == MODE_BENCH_IPI) /* needs the APs: no tasks and no tick, only its IPIs */
         bench_ipi_run(online);
+    if (cfg.mode == MODE_SMPTEST) /* likewise: every CPU runs the lock test */
+        smptest_run(online);
     sched_init();
     pic_set_mask(pic);
     console_irq_routed();

@@ -14,5 +14,9 @@ __attribute__((noreturn)) void echo_run(void);
 __attribute__((noreturn)) void bench_ipi_run(unsigned online);
 extern volatile uint64_t irq0_tsc; /* written by irq0_tsc_entry (arch/isr.S) */
 void irq0_tsc_entry(void);
+/* smptest=N: every CPU takes one spinlock N times and bumps counters under
+ * it and with atomic adds; the totals must come out exact. */
+__attribute__((noreturn)) void smptest_run(unsigned online);
+void smptest_cpu(void); /* an AP's part; returns when done */
 /* IRQ0 goes here when set (special modes), instead of the tick. */
 extern void (*irq0_hook)(void);
