@@ -162,7 +162,11 @@ static void setup_task(unsigned i, enum task_kind kind, unsigned cpu, void (*ent
     *--sp = (uint64_t)ret_from_fork;
     sp -= 6; /* rbx rbp r12 r13 r14 r15, popped by switch_to */
     t->ksp = (uint64_t)sp;
+    /* Under the lock: the APs are online already, and with tick=lapic
+     * their ticks wake their idle loops into schedule() at any time. */
+    spin_lock(&rqs[cpu].lock);
     enqueue_tail(&rqs[cpu], t);
+    spin_unlock(&rqs[cpu].lock);
 }
 
 static void set_vvar(void)
@@ -178,10 +182,13 @@ static void set_vvar(void)
 
 void sched_init(void)
 {
-    nonline = 0;
+    /* The APs' ticks read these for balancing: the list is complete before
+     * the count says so. */
+    unsigned n = 0;
     for (unsigned c = 0; c < ncpus; c++)
         if (cpus[c].online)
-            online_list[nonline++] = c;
+            online_list[n++] = c;
+    __atomic_store_n(&nonline, n, __ATOMIC_RELEASE);
     set_vvar();
     if (cfg.wake_mark)
         tss_allow_wake_mark();
