@@ -55,6 +55,10 @@ std::optional<std::uint32_t> VcpuRunner::current_vcpu() {
 
 void VcpuRunner::start() {
   thread_ = std::thread([this] { loop(); });
+  // Published for kick(), which other vCPU threads call (a guest that stops
+  // the machine) while this one may still be starting the later runners.
+  handle_ = thread_.native_handle();
+  started_.store(true, std::memory_order_release);
 }
 
 void VcpuRunner::request_nmi() {
@@ -65,12 +69,15 @@ void VcpuRunner::request_nmi() {
 void VcpuRunner::kick() {
   // Set before the signal: if the thread is between exits, its next KVM_RUN
   // returns at once; if it is inside KVM_RUN, the signal brings it out.
-  // Only the machine's thread joins, and it kicks only before joining.
+  // Only the machine's thread joins, after request_stop() has kicked every
+  // vCPU; a runner not started yet needs no signal, only immediate_exit.
   std::atomic_ref<std::uint8_t>(vcpu_.run_state().immediate_exit).store(1);
-  if (thread_.joinable()) pthread_kill(thread_.native_handle(), kKickSignal);
+  if (started_.load(std::memory_order_acquire)) pthread_kill(handle_, kKickSignal);
 }
 
 void VcpuRunner::join() {
+  // A joined thread's handle is dead: no kick may signal it any more.
+  started_.store(false, std::memory_order_release);
   if (thread_.joinable()) thread_.join();
 }
 

@@ -4,6 +4,8 @@
 // a guest status and a register dump; EINTR and EAGAIN are benign.
 
 #include <array>
+#include <pthread.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <memory>
@@ -80,6 +82,8 @@ class VcpuRunner {
   Bus& mmio_bus_;
   RunControl& control_;
   std::thread thread_;
+  pthread_t handle_{};
+  std::atomic<bool> started_{false};
   std::atomic<bool> nmi_requested_{false};
   std::atomic<std::uint64_t> exits_{0};
   std::array<std::atomic<std::uint64_t>, kExitReasons> exits_by_reason_{};
