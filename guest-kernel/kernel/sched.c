@@ -462,6 +462,8 @@ static void stop_other_cpus(unsigned me)
     }
 }
 
+static const char *const state_names[] = { "runnable", "sleeping", "waiting", "dead" };
+
 static void print_summary(void)
 {
     uint64_t switches = 0;
@@ -479,9 +481,9 @@ static void print_summary(void)
     for (unsigned i = 0; i < ntasks; i++) {
         struct task *t = &task_stacks[i].task;
         if (t->kind == TASK_WAITER)
-            kprintf("waiter id=%d line=%u wakeups=%lu remote_wakeups=%lu cpu=%u pending=%lu\n",
+            kprintf("waiter id=%d line=%u wakeups=%lu remote_wakeups=%lu cpu=%u pending=%lu state=%s\n",
                     t->id, vvar.waiter_gsi[i], t->wakeups, t->remote_wakeups, t->cpu,
-                    irq_line_pending(t->line));
+                    irq_line_pending(t->line), state_names[t->state]);
         if (t->kind == TASK_SLEEPER)
             kprintf("sleeper id=%d nap_ms=%u naps=%lu cpu=%u\n", t->id, cfg.nap_ms, t->wakeups,
                     t->cpu);

@@ -23,18 +23,22 @@ jobs="${JOBS:-2}"
 
 command -v clang++ >/dev/null || { echo "fuzz: clang++ not found (apt-get install clang)" >&2; exit 2; }
 
-# Only the two fuzz targets are built: the rest of the tree (guest kernel, vmm)
+# Only the fuzz targets are built: the rest of the tree (guest kernel, vmm)
 # is configured but not compiled with clang.
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DVMM_FUZZ=ON -DBUILD_TESTING=ON >/dev/null
-cmake --build "$build" --target pit_fuzzer uart_fuzzer -j "$jobs"
+fuzzers=(pit_fuzzer uart_fuzzer config_fuzzer multiboot_fuzzer control_fuzzer mptable_fuzzer)
+cmake --build "$build" --target "${fuzzers[@]}" -j "$jobs"
 
 status=0
-declare -A prefix=([pit_fuzzer]=pit [uart_fuzzer]=uart)
-for fuzzer in pit_fuzzer uart_fuzzer; do
+declare -A prefix=([pit_fuzzer]=pit [uart_fuzzer]=uart [config_fuzzer]=config [multiboot_fuzzer]=multiboot
+                   [control_fuzzer]=control [mptable_fuzzer]=mptable)
+for fuzzer in "${fuzzers[@]}"; do
   binary="$build/tests/fuzz/$fuzzer"
   corpus="$build/corpus/$fuzzer"
   artifacts="$build/artifacts"
   mkdir -p "$corpus" "$artifacts"
+  # The kept seeds (tests/fuzz/corpus/<prefix>/) start every run's corpus.
+  [ -d "$root/tests/fuzz/corpus/${prefix[$fuzzer]}" ] && cp -n "$root/tests/fuzz/corpus/${prefix[$fuzzer]}"/* "$corpus/" 2>/dev/null || true
 
   shopt -s nullglob
   regressions=("$root"/tests/fuzz/regressions/"${prefix[$fuzzer]}"-*)
