@@ -66,7 +66,8 @@ class Reader {
 Json parse_json(std::string_view text, const std::string& source) {
   try {
     return Json::parse(text);
-  } catch (const Json::parse_error& error) {
+  } catch (const Json::exception& error) {
+    // parse_error, and out_of_range for a number beyond a double (1e400).
     // nlohmann's message carries the line and column; strip its "[json.exception...]" prefix.
     std::string what = error.what();
     if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);

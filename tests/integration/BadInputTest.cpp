@@ -42,6 +42,8 @@ TEST(BadInput, ConfigProblemsNameTheFileAndJsonPath) {
   expect_input_error({"run", "/tmp"}, "config /tmp: not a regular file");
   const auto malformed = write_temp("malformed.json", "{\"vcpus\": 1,,}");
   expect_input_error({"run", malformed}, malformed + ": not valid JSON: ");
+  const auto huge = write_temp("huge.json", "{\"vcpus\": 7e1204}");
+  expect_input_error({"run", huge}, huge + ": not valid JSON: number overflow parsing '7e1204'");
   const auto unknown = write_temp("unknown.json", "{\"kernal\": \"x\"}");
   expect_input_error({"run", unknown}, unknown + ": /kernal: unknown key");
   const auto wrong_type = write_temp("wrong_type.json", "{\"serial\": {\"backend\": 3}}");

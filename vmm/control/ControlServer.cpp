@@ -16,7 +16,9 @@ nlohmann::json answer_request(const std::string& line, const ControlServer::Hand
   nlohmann::json request;
   try {
     request = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error&) {
+  } catch (const nlohmann::json::exception&) {
+    // parse_error, and out_of_range for a number too large for a double
+    // (1e400): both are lines that are no request (found by control_fuzzer).
     return {{"ok", false}, {"error", "not a JSON object: send one JSON request per line"}};
   }
   if (!request.is_object() || !request.contains("cmd") || !request["cmd"].is_string())
