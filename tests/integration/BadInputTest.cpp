@@ -54,6 +54,123 @@ TEST(BadInput, ConfigProblemsNameTheFileAndJsonPath) {
   expect_input_error({"run", too_many_vcpus}, too_many_vcpus + ": /vcpus: must be between 1 and 64, got 65");
 }
 
+// Malformed configs, each with the exact line vmm prints for it (CONFIG stands
+// for the file's path) and status 2, before anything touches /dev/kvm.
+struct BadConfig {
+  const char* name;
+  const char* json;
+  const char* message;
+};
+
+const BadConfig kBadConfigs[] = {
+      {"empty", "",
+       "CONFIG: not valid JSON: parse error at line 1, column 1: syntax error while parsing value - unexpected end of input; expected '[', '{', or a literal"},
+      {"not_object", "[]",
+       "CONFIG: /: expected an object, got an array"},
+      {"string", "\"vm\"",
+       "CONFIG: /: expected an object, got a string"},
+      {"trailing_comma", "{\"vcpus\": 1,}",
+       "CONFIG: not valid JSON: parse error at line 1, column 13: syntax error while parsing object key - unexpected '}'; expected string literal"},
+      {"unknown_key", "{\"kernal\": \"x\"}",
+       "CONFIG: /kernal: unknown key (known keys: cmdline control inject irq kernel memory_mib modules pit serial timeout_ms vcpus)"},
+      {"memory_string", "{\"memory_mib\": \"lots\"}",
+       "CONFIG: /memory_mib: expected a non-negative integer, got a string"},
+      {"memory_zero", "{\"memory_mib\": 0}",
+       "CONFIG: /memory_mib: must be between 2 and 1048576 MiB, got 0"},
+      {"memory_negative", "{\"memory_mib\": -5}",
+       "CONFIG: /memory_mib: must not be negative"},
+      {"memory_huge", "{\"memory_mib\": 99999999999}",
+       "CONFIG: /memory_mib: must be between 2 and 1048576 MiB, got 99999999999"},
+      {"memory_float", "{\"memory_mib\": 1.5}",
+       "CONFIG: /memory_mib: expected a non-negative integer, got a fractional number"},
+      {"vcpus_zero", "{\"vcpus\": 0}",
+       "CONFIG: /vcpus: must be between 1 and 64, got 0"},
+      {"vcpus_65", "{\"vcpus\": 65}",
+       "CONFIG: /vcpus: must be between 1 and 64, got 65"},
+      {"vcpus_bool", "{\"vcpus\": true}",
+       "CONFIG: /vcpus: expected a non-negative integer, got a boolean"},
+      {"timeout_negative", "{\"timeout_ms\": -1}",
+       "CONFIG: /timeout_ms: must not be negative"},
+      {"cmdline_number", "{\"cmdline\": 5}",
+       "CONFIG: /cmdline: expected a string, got a number"},
+      {"kernel_missing", "{\"kernel\": \"/nonexistent/k.elf\"}",
+       "kernel /nonexistent/k.elf: No such file or directory"},
+      {"kernel_dir", "{\"kernel\": \"/tmp\"}",
+       "kernel /tmp: not a regular file"},
+      {"modules_not_array", "{\"modules\": \"m\"}",
+       "CONFIG: /modules: expected an array, got a string"},
+      {"module_missing", "{\"modules\": [\"/nonexistent/m\"]}",
+       "module /nonexistent/m: No such file or directory"},
+      {"module_bad_key", "{\"modules\": [{\"path\": \"/etc/hostname\", \"cmd\": \"x\"}]}",
+       "CONFIG: /modules/0/cmd: unknown key (known keys: cmdline path)"},
+      {"serial_backend", "{\"serial\": {\"backend\": \"printer\"}}",
+       "CONFIG: /serial/backend: unknown backend \"printer\" (known: stdio, file, socket)"},
+      {"serial_file_no_path", "{\"serial\": {\"backend\": \"file\"}}",
+       "CONFIG: /serial/path: the file backend needs a path"},
+      {"serial_not_object", "{\"serial\": \"stdio\"}",
+       "CONFIG: /serial: expected an object, got a string"},
+      {"pit_backend", "{\"pit\": {\"backend\": \"hpet\"}}",
+       "CONFIG: /pit/backend: unknown backend \"hpet\" (known: user, kvm)"},
+      {"irq_lines_not_array", "{\"irq\": {\"lines\": {}}}",
+       "CONFIG: /irq/lines: expected an array, got an object"},
+      {"irq_line_no_name", "{\"irq\": {\"lines\": [{\"gsi\": 5}]}}",
+       "CONFIG: /irq/lines/0/name: missing"},
+      {"irq_line_gsi0", "{\"irq\": {\"lines\": [{\"name\": \"t\", \"gsi\": 0}]}}",
+       "CONFIG: /irq/lines/0: GSI 0 belongs to the 8254 PIT"},
+      {"irq_line_gsi2", "{\"irq\": {\"lines\": [{\"name\": \"c\", \"gsi\": 2}]}}",
+       "CONFIG: /irq/lines/0: GSI 2 is the PIC cascade and has no route"},
+      {"irq_line_uart", "{\"irq\": {\"lines\": [{\"name\": \"u\", \"gsi\": 4}]}}",
+       "CONFIG: /irq/lines/0: GSI 4 belongs to the COM1 UART"},
+      {"irq_line_dup_name", "{\"irq\": {\"lines\": [{\"name\": \"a\", \"gsi\": 5}, {\"name\": \"a\", \"gsi\": 6}]}}",
+       "CONFIG: /irq/lines/1: the name \"a\" is used twice"},
+      {"irq_line_dup_gsi", "{\"irq\": {\"lines\": [{\"name\": \"a\", \"gsi\": 5}, {\"name\": \"b\", \"gsi\": 5}]}}",
+       "CONFIG: /irq/lines/1: GSI 5 is used by two lines"},
+      {"irq_line_msi_no_target", "{\"irq\": {\"lines\": [{\"name\": \"m\", \"gsi\": 24}]}}",
+       "CONFIG: /irq/lines/0: GSI 24 is past the IOAPIC's 24 pins: give it an msi target"},
+      {"irq_line_msi_low_gsi", "{\"irq\": {\"lines\": [{\"name\": \"m\", \"gsi\": 10, \"msi\": {\"apic_id\": 0, \"vector\": 80}}]}}",
+       "CONFIG: /irq/lines/0: MSI lines use GSI 24 and up; GSI 10 is an interrupt controller pin"},
+      {"irq_line_msi_vector", "{\"irq\": {\"lines\": [{\"name\": \"m\", \"gsi\": 24, \"msi\": {\"apic_id\": 0, \"vector\": 7}}]}}",
+       "CONFIG: /irq/lines/0: MSI vector 7 is outside 32-255 (0-31 are exceptions)"},
+      {"irq_line_msi_level", "{\"irq\": {\"lines\": [{\"name\": \"m\", \"gsi\": 24, \"trigger\": \"level\", \"msi\": {\"apic_id\": 0, \"vector\": 80}}]}}",
+       "CONFIG: /irq/lines/0: MSI is edge-triggered; a level MSI line cannot exist"},
+      {"irq_line_trigger", "{\"irq\": {\"lines\": [{\"name\": \"a\", \"gsi\": 5, \"trigger\": \"rising\"}]}}",
+       "CONFIG: /irq/lines/0/trigger: unknown trigger \"rising\" (known: edge, level)"},
+      {"irq_line_gsi_huge", "{\"irq\": {\"lines\": [{\"name\": \"a\", \"gsi\": 5000}]}}",
+       "CONFIG: /irq/lines/0: GSI 5000 is above 1023"},
+      {"inject_unknown_line", "{\"inject\": [{\"at_ms\": 1, \"line\": \"ghost\"}]}",
+       "CONFIG: /inject/0/line: no interrupt line \"ghost\" is declared in irq.lines"},
+      {"inject_burst_no_interval", "{\"irq\": {\"lines\": [{\"name\": \"a\", \"gsi\": 5}]}, \"inject\": [{\"line\": \"a\", \"count\": 3}]}",
+       "CONFIG: /inject/0/interval_us: a burst needs an interval"},
+      {"inject_both", "{\"irq\": {\"lines\": [{\"name\": \"a\", \"gsi\": 5}]}, \"inject\": [{\"line\": \"a\", \"serial\": \"x\"}]}",
+       "CONFIG: /inject/0: give either \"line\" or \"serial\""},
+      {"inject_neither", "{\"inject\": [{\"at_ms\": 5}]}",
+       "CONFIG: /inject/0: give either \"line\" or \"serial\""},
+      {"inject_not_array", "{\"inject\": 5}",
+       "CONFIG: /inject: expected an array, got a number"},
+      {"control_number", "{\"control\": 1}",
+       "CONFIG: /control: expected a string, got a number"},
+      {"number_overflow", "{\"vcpus\": 7e1204}",
+       "CONFIG: not valid JSON: number overflow parsing '7e1204'"},
+};
+
+class BadConfigs : public ::testing::TestWithParam<BadConfig> {};
+
+TEST_P(BadConfigs, IsOneLineAndStatusTwo) {
+  const BadConfig& c = GetParam();
+  const std::string path = scratch_path(std::string(c.name) + ".json");
+  std::ofstream(path) << c.json;
+  const auto result = run_vmm({"run", path});
+  EXPECT_FALSE(result.hung);
+  EXPECT_EQ(result.exit_status, 2) << result.err;
+  std::string expected = c.message;
+  for (std::size_t at; (at = expected.find("CONFIG")) != std::string::npos;) expected.replace(at, 6, path);
+  EXPECT_EQ(result.err, "vmm: " + expected + "\n");
+  EXPECT_EQ(result.out, "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Config, BadConfigs, ::testing::ValuesIn(kBadConfigs),
+                         [](const auto& info) { return std::string(info.param.name); });
+
 TEST(BadInput, CommandLineProblems) {
   expect_input_error({"run", "--vcpus", "0"}, "--vcpus: must be between 1 and 64");
   expect_input_error({"run", "--vcpus", "65"}, "--vcpus: must be between 1 and 64, got 65");

@@ -141,6 +141,15 @@ KernelPlan plan_elf(std::span<const std::uint8_t> image) {
     }
   }
   if (plan.segments.empty()) bad_image("ELF file has no loadable segment");
+  // Two segments over the same memory would leave it to the loading order
+  // which one the kernel gets: no linker emits that, so the image is broken.
+  for (std::size_t a = 0; a < plan.segments.size(); ++a)
+    for (std::size_t b = a + 1; b < plan.segments.size(); ++b) {
+      const auto& first = plan.segments[a];
+      const auto& second = plan.segments[b];
+      if (first.address < second.address + second.memory_size && second.address < first.address + first.memory_size)
+        bad_image("ELF segments at " + hex(first.address) + " and " + hex(second.address) + " overlap");
+    }
   return plan;
 }
 
@@ -189,7 +198,12 @@ std::vector<MemoryMapEntry> memory_map(const GuestMemory& memory) {
 
 }  // namespace
 
-bool MultibootLoader::recognizes(std::span<const std::uint8_t> image) { return find_header(image).has_value(); }
+bool MultibootLoader::recognizes(std::span<const std::uint8_t> image) {
+  // The magic alone: an image with a bad checksum is a Multiboot image with a
+  // broken header, which load() reports as such.
+  bool bad_checksum = false;
+  return find_header(image, &bad_checksum).has_value() || bad_checksum;
+}
 
 EntryState MultibootLoader::load(std::span<const std::uint8_t> image, GuestMemory& memory,
                                  const MultibootOptions& options, MultibootLayout* layout) {

@@ -41,7 +41,8 @@ class MultibootLoader {
   static constexpr std::uint32_t kBootloaderMagic = 0x2BADB002;
   static constexpr std::size_t kHeaderSearchBytes = 8192;
 
-  // True when the image carries a Multiboot v1 header.
+  // True when the image carries the Multiboot v1 magic in its first 8 KiB
+  // (whether or not the header's checksum holds).
   static bool recognizes(std::span<const std::uint8_t> image);
 
   static EntryState load(std::span<const std::uint8_t> image, GuestMemory& memory, const MultibootOptions& options,
