@@ -1,5 +1,6 @@
 #include "vmm/Machine.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 
@@ -307,7 +308,9 @@ int Machine::run() {
   VcpuRunner::install_kick_handler();
   ::signal(SIGPIPE, SIG_IGN);  // a closed stdout is noticed by write(), not by dying
 
-  boost::asio::signal_set signals(io_, SIGINT, SIGTERM);
+  // SIGHUP too: a closed terminal or a supervisor's reload must not kill the
+  // VM before its output is flushed.
+  boost::asio::signal_set signals(io_, SIGINT, SIGTERM, SIGHUP);
   signals.async_wait([this](const boost::system::error_code& error, int signal) {
     if (!error) request_stop(exit_status::kSignalBase + signal, std::string("stopped by ") + ::strsignal(signal));
   });
@@ -334,6 +337,15 @@ int Machine::run() {
   auto work = boost::asio::make_work_guard(io_);
   io_.run();
 
+  // Stopping now: a second Ctrl-C, or any stop signal, changes nothing. Held
+  // pending (every other thread blocks them, or is joined below) until the
+  // process exits, they can no longer cut the flush short or kill vmm once
+  // the signal set is gone.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop_signals, signal);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
   // io_ stops only through request_stop(), which has kicked every vCPU already.
   for (auto& runner : runners_) runner->join();
   signals.cancel();
@@ -357,6 +369,10 @@ nlohmann::json Machine::stats() const {
   stats["stray_acknowledgements"] = injector_->stray_acknowledgements();
   stats["stray_wake_marks"] = injector_->stray_wake_marks();
   stats["memory"] = {{"guest_bytes", memory_.size()}, {"guest_resident_bytes", memory_.resident_bytes()}};
+  const auto& output = serial_->output_pump();
+  stats["serial"] = {{"bytes_out", output.bytes_accepted()},
+                     {"bytes_delivered", output.bytes_delivered()},
+                     {"bytes_discarded", output.bytes_discarded()}};
 
   nlohmann::json exits = nlohmann::json::object();
   nlohmann::json ports = nlohmann::json::object();

@@ -82,11 +82,12 @@ void VcpuRunner::join() {
 }
 
 void VcpuRunner::loop() {
-  // Only the event loop takes SIGINT and SIGTERM; vCPU threads take the kick.
+  // Only the event loop takes SIGINT, SIGTERM and SIGHUP; vCPU threads take the kick.
   sigset_t blocked;
   sigemptyset(&blocked);
   sigaddset(&blocked, SIGINT);
   sigaddset(&blocked, SIGTERM);
+  sigaddset(&blocked, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
   char name[16];
   std::snprintf(name, sizeof name, "vcpu%u", vcpu_.id());

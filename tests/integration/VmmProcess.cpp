@@ -66,7 +66,8 @@ VmmResult run_vmm(const VmmRun& run) {
   }
   VmmResult result;
   int out_fd = out_pipe[0], err_fd = err_pipe[0];
-  bool signalled = false;
+  bool signalled = false, signalled_twice = false;
+  std::chrono::steady_clock::time_point signalled_at;
   while (out_fd >= 0 || err_fd >= 0) {
     if (in_fd >= 0) {  // feed stdin as fast as vmm takes it, without blocking
       const ssize_t n = ::write(in_fd, run.stdin_data.data() + fed, run.stdin_data.size() - fed);
@@ -82,17 +83,27 @@ VmmResult run_vmm(const VmmRun& run) {
       ::kill(pid, SIGKILL);
     }
     pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
-    ::poll(fds, 2, in_fd >= 0 ? 1 : 100);
+    const bool second_due = signalled && !signalled_twice && run.second_signal;
+    ::poll(fds, 2, in_fd >= 0 || second_due ? 1 : 100);
     if (out_fd >= 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) drain(out_fd, result.out);
     if (err_fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) drain(err_fd, result.err);
     if (!signalled && run.send_signal_when && run.send_signal_when(result.out)) {
       signalled = true;
+      signalled_at = std::chrono::steady_clock::now();
       ::kill(pid, run.signal_to_send);
+    }
+    if (signalled && !signalled_twice && run.second_signal &&
+        std::chrono::steady_clock::now() - signalled_at >= run.second_signal_after) {
+      signalled_twice = true;
+      ::kill(pid, run.second_signal);
     }
   }
   if (in_fd >= 0) ::close(in_fd);
   int status = 0;
   ::waitpid(pid, &status, 0);
+  if (signalled)
+    result.signal_to_exit =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - signalled_at);
   result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
   if (WIFEXITED(status)) result.exit_status = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);

@@ -15,6 +15,8 @@ struct VmmResult {
   std::string err;
   std::chrono::milliseconds elapsed{0};
   bool hung = false;  // the harness had to kill it
+  // From the (first) signal the harness sent to vmm's exit; -1 if none was sent.
+  std::chrono::microseconds signal_to_exit{-1};
 };
 
 struct VmmRun {
@@ -24,6 +26,10 @@ struct VmmRun {
   // Called with the stdout seen so far; return true to send `signal_to_send` once.
   std::function<bool(const std::string&)> send_signal_when;
   int signal_to_send = 0;
+  // A second signal this long after the first (0: none), as a user who presses
+  // Ctrl-C twice.
+  int second_signal = 0;
+  std::chrono::milliseconds second_signal_after{0};
   std::string stdin_data;  // fed to vmm's stdin (then closed); /dev/null when empty
 };
 

@@ -52,6 +52,7 @@ std::size_t OutputPump::write(std::span<const std::uint8_t> bytes) {
   // Gathering, the writer wants to hear only that a batch is complete.
   const bool wake_writer = idle_ || (before < kGatherBytes && buffer_.size() >= kGatherBytes);
   idle_ = false;
+  accepted_.fetch_add(taken, std::memory_order_relaxed);
   lock.unlock();
   if (wake_writer) changed_.notify_all();
   return taken;

@@ -51,6 +51,9 @@ class OutputPump final : public ByteSink {
   // Returns the number of bytes that could not be delivered.
   std::size_t drain(int limit_ms);
 
+  // Taken from the UART, delivered to the reader, and discarded (a reader gone
+  // for good); once drained, accepted = delivered + what drain() reported.
+  std::uint64_t bytes_accepted() const { return accepted_.load(std::memory_order_relaxed); }
   std::uint64_t bytes_delivered() const { return delivered_.load(std::memory_order_relaxed); }
   std::uint64_t bytes_discarded() const { return discarded_.load(std::memory_order_relaxed); }
 
@@ -69,6 +72,7 @@ class OutputPump final : public ByteSink {
   bool stopping_ = false;
   bool idle_ = false;      // the writer sleeps until there is data: a producer must wake it
   std::function<void()> on_space_;
+  std::atomic<std::uint64_t> accepted_{0};
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> discarded_{0};
   std::thread writer_;

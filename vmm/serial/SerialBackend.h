@@ -24,6 +24,7 @@ class SerialBackend {
   virtual ~SerialBackend() = default;
 
   ByteSink& output() { return output_; }
+  const OutputPump& output_pump() const { return output_; }
 
   // Wires the UART and begins moving input. `quit` runs on the event loop when
   // the user types the quit escape (Ctrl-A x on a terminal).

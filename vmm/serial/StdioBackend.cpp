@@ -39,7 +39,9 @@ void enter_raw_mode() {
   if (!hooks_installed) {
     hooks_installed = true;
     std::atexit(restore_terminal);
-    for (int signal : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGHUP, SIGQUIT})
+    // SIGHUP is not here: the machine stops cleanly on it, and the atexit
+    // hook gives the terminal back.
+    for (int signal : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGQUIT})
       ::signal(signal, restore_terminal_and_die);
   }
 }
