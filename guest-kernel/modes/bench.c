@@ -22,6 +22,7 @@
 #include "kernel/sched.h"
 #include "kernel/tick.h"
 #include "kernel/trap.h"
+#include "lib/histogram.h"
 #include "lib/string.h"
 
 volatile uint64_t irq0_tsc;
@@ -37,12 +38,9 @@ static uint64_t muldiv(uint64_t a, uint64_t b, uint64_t c)
 
 /* ---- bench=pit -------------------------------------------------------- */
 
-#define HIST_BINS 65536
 #define WARMUP_TICKS 2 /* the first ticks after programming may be stale */
 
-static uint32_t hist[HIST_BINS]; /* intervals, in bins of bin_tenths x 0.1 us */
-static uint64_t hist_over;       /* intervals beyond the last bin */
-static uint64_t bin_tenths;
+static struct histogram hist; /* intervals between ticks */
 static uint64_t khz;
 static uint64_t warmup = WARMUP_TICKS;
 static uint64_t nticks; /* timestamps recorded */
@@ -50,24 +48,6 @@ static uint64_t target; /* timestamps to record: intervals + 1 */
 static uint64_t first_tsc, last_tsc;
 static uint64_t min_delta = ~0ull, max_delta;
 
-static uint64_t cycles_to_tenths(uint64_t cycles)
-{
-    return cycles / khz * 10000 + (cycles % khz * 10000 + khz / 2) / khz;
-}
-
-/* The interval value of the bin holding the rank-th smallest interval. */
-static uint64_t percentile_tenths(uint64_t intervals, unsigned pct)
-{
-    uint64_t rank = (intervals * pct + 99) / 100, cum = 0;
-    if (!rank)
-        rank = 1;
-    for (uint64_t b = 0; b < HIST_BINS; b++) {
-        cum += hist[b];
-        if (cum >= rank)
-            return bin_tenths == 1 ? b : b * bin_tenths + bin_tenths / 2;
-    }
-    return cycles_to_tenths(max_delta); /* in the overflow bin */
-}
 
 __attribute__((noreturn)) static void bench_pit_finish(void)
 {
@@ -84,15 +64,15 @@ __attribute__((noreturn)) static void bench_pit_finish(void)
     int64_t diff = want - (int64_t)elapsed, diff_pit = want_pit - (int64_t)elapsed;
     int64_t ppm = diff * 1000000 / (int64_t)elapsed;
     int64_t pit_ppm = diff_pit * 1000000 / (int64_t)elapsed;
-    uint64_t p50 = percentile_tenths(intervals, 50), p99 = percentile_tenths(intervals, 99);
-    uint64_t mx = cycles_to_tenths(max_delta), mn = cycles_to_tenths(min_delta);
+    uint64_t p50 = histogram_percentile(&hist, intervals, 50), p99 = histogram_percentile(&hist, intervals, 99);
+    uint64_t mx = cycles_to_tenths(max_delta, khz), mn = cycles_to_tenths(min_delta, khz);
 
     kprintf("bench pit ticks=%lu hz=%u tsc_khz=%lu elapsed_tsc=%lu rate_ppm=%s%ld "
             "p50_us=%lu.%lu p99_us=%lu.%lu max_us=%lu.%lu first_tsc=%lu last_tsc=%lu "
             "min_us=%lu.%lu div=%u pit_ppm=%s%ld overflow=%lu\n",
             nticks, cfg.hz, khz, elapsed, ppm >= 0 ? "+" : "", ppm, p50 / 10, p50 % 10, p99 / 10,
             p99 % 10, mx / 10, mx % 10, first_tsc, last_tsc, mn / 10, mn % 10, div,
-            pit_ppm >= 0 ? "+" : "", pit_ppm, hist_over);
+            pit_ppm >= 0 ? "+" : "", pit_ppm, hist.overflow);
     kernel_exit(EXIT_OK);
 }
 
@@ -111,11 +91,7 @@ static void bench_pit_tick(void)
             max_delta = d;
         if (d < min_delta)
             min_delta = d;
-        uint64_t bin = d < (1ull << 40) ? (d * 10000 + khz / 2) / khz / bin_tenths : HIST_BINS;
-        if (bin < HIST_BINS)
-            hist[bin]++;
-        else
-            hist_over++;
+        histogram_add(&hist, cycles_to_tenths(d, khz));
     } else {
         first_tsc = now;
     }
@@ -141,9 +117,7 @@ __attribute__((noreturn)) void bench_pit_run(void)
     target = (intervals ? intervals : 1) + 1;
     /* Bins of 0.1 us, wider when 4 nominal intervals would not fit. */
     uint64_t span = 4 * (10000000ull / cfg.hz);
-    bin_tenths = (span + HIST_BINS - 1) / HIST_BINS;
-    if (!bin_tenths)
-        bin_tenths = 1;
+    histogram_init(&hist, (span + HISTOGRAM_BINS - 1) / HISTOGRAM_BINS);
 
     idt_set_handler(IRQ_BASE + IRQ_PIT, irq0_tsc_entry);
     irq0_hook = bench_pit_tick;

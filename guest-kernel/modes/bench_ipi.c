@@ -21,37 +21,18 @@
 #include "kernel/exit.h"
 #include "kernel/sched.h"
 #include "kernel/trap.h"
+#include "lib/histogram.h"
 #include "modes/modes.h"
 
-#define HIST_BINS 65536 /* up to 32.8 ms, then the overflow count */
-#define BIN_TENTHS 5    /* of a microsecond */
+#define BIN_TENTHS 5 /* of a microsecond: bins up to 32.8 ms, then the overflow count */
 #define WARMUP_ROUNDS 16
 
-static uint32_t hist[HIST_BINS];
-static uint64_t hist_over;
+static struct histogram hist;
 static uint64_t min_cycles = ~0ull, max_cycles;
 static uint64_t khz;
 static volatile bool replied;
 static volatile uint64_t reply_tsc;
 
-static uint64_t cycles_to_tenths(uint64_t cycles)
-{
-    return cycles / khz * 10000 + (cycles % khz * 10000 + khz / 2) / khz;
-}
-
-/* The round-trip time of the bin holding the rank-th fastest round. */
-static uint64_t percentile_tenths(uint64_t rounds, unsigned pct)
-{
-    uint64_t rank = (rounds * pct + 99) / 100, cum = 0;
-    if (!rank)
-        rank = 1;
-    for (uint64_t b = 0; b < HIST_BINS; b++) {
-        cum += hist[b];
-        if (cum >= rank)
-            return b * BIN_TENTHS + BIN_TENTHS / 2;
-    }
-    return cycles_to_tenths(max_cycles); /* in the overflow bin */
-}
 
 /* On CPU 1: answer. On CPU 0: the answer came. */
 static void bench_ipi_interrupt(unsigned vector)
@@ -102,6 +83,7 @@ __attribute__((noreturn)) void bench_ipi_run(unsigned online)
         khz = cal.tsc_khz;
     }
     trap_set_handler(IPI_BENCH_VECTOR, bench_ipi_interrupt);
+    histogram_init(&hist, BIN_TENTHS);
     uint8_t peer = cpus[1].apic_id;
     bool spin = cfg.bench_wait == WAIT_SPIN;
 
@@ -113,18 +95,15 @@ __attribute__((noreturn)) void bench_ipi_run(unsigned online)
             min_cycles = d;
         if (d > max_cycles)
             max_cycles = d;
-        uint64_t bin = d < (1ull << 40) ? cycles_to_tenths(d) / BIN_TENTHS : HIST_BINS;
-        if (bin < HIST_BINS)
-            hist[bin]++;
-        else
-            hist_over++;
+        histogram_add(&hist, cycles_to_tenths(d, khz));
     }
 
-    uint64_t p50 = percentile_tenths(cfg.bench_rounds, 50), p99 = percentile_tenths(cfg.bench_rounds, 99);
-    uint64_t mn = cycles_to_tenths(min_cycles), mx = cycles_to_tenths(max_cycles);
+    uint64_t p50 = histogram_percentile(&hist, cfg.bench_rounds, 50),
+             p99 = histogram_percentile(&hist, cfg.bench_rounds, 99);
+    uint64_t mn = cycles_to_tenths(min_cycles, khz), mx = cycles_to_tenths(max_cycles, khz);
     kprintf("bench ipi rounds=%u wait=%s tsc_khz=%lu p50_us=%lu.%lu p99_us=%lu.%lu min_us=%lu.%lu "
             "max_us=%lu.%lu overflow=%lu\n",
             cfg.bench_rounds, bench_wait_name(cfg.bench_wait), khz, p50 / 10, p50 % 10, p99 / 10,
-            p99 % 10, mn / 10, mn % 10, mx / 10, mx % 10, hist_over);
+            p99 % 10, mn / 10, mn % 10, mx / 10, mx % 10, hist.overflow);
     kernel_exit(EXIT_OK);
 }
