@@ -129,14 +129,14 @@ EntryState Machine::load_kernel(const VmConfig& config, const KernelImage& kerne
                      "its first 8 KiB); vmm boots Multiboot kernels");
   MultibootLayout layout;
   EntryState entry = MultibootLoader::load(kernel.bytes, memory, boot, &layout);
-  // The MP table goes in the BIOS area, which the memory map reserves; a kernel
-  // that loads there, or whose modules and boot information land there, would
-  // lose bytes to it (or corrupt it).
+  // The MP table goes at the start of the BIOS area; a kernel that loads
+  // there, or whose modules and boot information land there, would lose bytes
+  // to it (or corrupt it).
   auto keep_clear = [&](std::uint64_t start, std::uint64_t end, const std::string& what) {
-    if (start < MpTable::kBiosAreaEnd && MpTable::kFloatingPointerAddress < end)
-      throw InputError("kernel " + kernel.name + ": " + what + " [" + hex(start) + ", " + hex(end) +
-                       ") overlaps the BIOS area [" + hex(MpTable::kFloatingPointerAddress) + ", " +
-                       hex(MpTable::kBiosAreaEnd) + ") where vmm puts the MP table; link the kernel at 1 MiB or above");
+    if (start < MpTable::kReservedEnd && MpTable::kFloatingPointerAddress < end)
+      throw InputError("kernel " + kernel.name + ": " + what + " [" + hex(start) + ", " + hex(end) + ") overlaps [" +
+                       hex(MpTable::kFloatingPointerAddress) + ", " + hex(MpTable::kReservedEnd) +
+                       "), where vmm puts the MP table; link the kernel at 1 MiB or above");
   };
   keep_clear(layout.kernel_start, layout.kernel_end, "its image");
   for (const auto& [start, end] : layout.modules) keep_clear(start, end, "a module");

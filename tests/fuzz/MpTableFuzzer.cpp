@@ -56,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const auto& bytes = table.bytes();
   FUZZ_CHECK(bytes.size() >= 16 + 44);
-  FUZZ_CHECK(table.guest_address() + bytes.size() <= vmm::MpTable::kBiosAreaEnd);
+  FUZZ_CHECK(table.guest_address() + bytes.size() <= vmm::MpTable::kReservedEnd);
   FUZZ_CHECK(std::string(bytes.begin(), bytes.begin() + 4) == "_MP_" && bytes[8] == 1 && sum(bytes.data(), 16) == 0);
   const std::uint8_t* header = bytes.data() + 16;
   const std::size_t length = header[4] | header[5] << 8;

@@ -189,12 +189,12 @@ std::vector<Case> cases() {
       {"elf_over_the_mp_table",
        [] {
          return elf_with([](Elf32& e) {
-                  e.phdrs[0].p_paddr = e.phdrs[0].p_vaddr = 0xf8000;
-                  e.ehdr.e_entry = 0xf8020;
+                  e.phdrs[0].p_paddr = e.phdrs[0].p_vaddr = 0xf1000;
+                  e.ehdr.e_entry = 0xf1020;
                 }).build();
        },
-       "kernel KERNEL: its image [0xf8000, 0xf9040) overlaps the BIOS area [0xf0000, 0x100000) where vmm puts the MP "
-       "table; link the kernel at 1 MiB or above"},
+       "kernel KERNEL: its image [0xf1000, 0xf2040) overlaps [0xf0000, 0xf2000), where vmm puts the MP table; link the "
+       "kernel at 1 MiB or above"},
       {"aout_header_truncated", [] { return Aout{.size = 20}.build(); }, "kernel image: a.out kludge header is truncated"},
       {"aout_header_addr_below_load_addr", [] { return Aout{.load_addr = kLoad + 0x10}.build(); },
        "kernel image: a.out kludge: header_addr 0x100000 and load_addr 0x100010 put the load start before the file"},

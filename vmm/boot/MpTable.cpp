@@ -213,10 +213,14 @@ MpTable MpTable::build(const MpTableInput& input) {
   pointer[kFloatingChecksumOffset] = checksum_for(pointer);
 
   static_assert(kConfigTableAddress == kFloatingPointerAddress + kFloatingPointerBytes);
+  // The largest table: kMaxCpus processors, the bus, the IOAPIC, 15 ISA and 8
+  // IOAPIC-only interrupt entries, two local ones.
+  static_assert(kFloatingPointerAddress + kFloatingPointerBytes + kHeaderBytes + kMaxCpus * kProcessorEntryBytes +
+                    (1 + 1 + 15 + 8 + 2) * kOtherEntryBytes <= kReservedEnd);
   table.bytes_ = std::move(pointer);
   table.bytes_.insert(table.bytes_.end(), config.begin(), config.end());
-  if (kFloatingPointerAddress + table.bytes_.size() > kBiosAreaEnd)
-    throw std::invalid_argument("MP table: " + std::to_string(table.bytes_.size()) + " bytes do not fit the BIOS area");
+  if (kFloatingPointerAddress + table.bytes_.size() > kReservedEnd)
+    throw std::invalid_argument("MP table: " + std::to_string(table.bytes_.size()) + " bytes do not fit the space vmm keeps for it");
   return table;
 }
 

@@ -42,6 +42,11 @@ class MpTable {
   static constexpr std::uint64_t kFloatingPointerAddress = 0xf0000;
   static constexpr std::uint64_t kConfigTableAddress = 0xf0010;
   static constexpr std::uint64_t kBiosAreaEnd = 0x100000;
+  // What vmm keeps clear of kernels and modules: room for the largest table
+  // (kMaxCpus processors, the bus, the IOAPIC, every ISA IRQ and IOAPIC-only
+  // pin, two local entries). The rest of the BIOS area is RAM a kernel may use
+  // (an ELF's first segment often starts a page below 1 MiB, with its headers).
+  static constexpr std::uint64_t kReservedEnd = 0xf2000;
   static constexpr std::uint32_t kLocalApicAddress = 0xfee00000;
   static constexpr std::uint32_t kIoapicAddress = 0xfec00000;
   static constexpr std::uint8_t kLocalApicVersion = 0x14;  // an integrated xAPIC, as KVM's LAPIC reports
