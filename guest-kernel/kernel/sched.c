@@ -42,6 +42,7 @@ struct runqueue {
     uint64_t switches;
     uint64_t migrations; /* tasks pulled in from another CPU */
     uint64_t idle_ticks;
+    uint64_t steal_ticks; /* ticks that passed while a task was current but the vCPU not running */
     uint64_t since_balance;
     volatile bool parked;
 };
@@ -325,12 +326,17 @@ void sched_tick(uint64_t n)
     if (rq->parked)
         return;
     if (t->kind == TASK_IDLE) {
-        rq->idle_ticks += n;
+        rq->idle_ticks += n; /* a halted CPU was idle all along */
     } else {
-        t->ticks += n;
+        /* A late tick (n > 1: the vCPU did not run, or its tick IPI waited
+         * for it) charges the running task the one tick it was seen to run;
+         * the rest is stolen time, counted apart, as a guest of a hypervisor
+         * counts steal. So a host that holds a vCPU back does not skew the
+         * shares of whichever tasks happened to be running then. */
+        rq->steal_ticks += n - 1;
+        t->ticks++;
         vvar.task_ticks[t->id] = t->ticks;
-        t->slice += n;
-        if (t->slice >= cfg.quantum_ticks)
+        if (++t->slice >= cfg.quantum_ticks)
             rq->need_resched = true;
     }
     if (rq->sleepers) {
@@ -494,10 +500,10 @@ static void print_summary(void)
         const struct ipi_stats *ipi = ipi_stats(c);
         switches += rq->switches;
         kprintf("cpu id=%u apic=%u ticks=%lu switches=%lu idle_ms=%lu ipi_sent=%lu "
-                "ipi_received=%lu migrations=%lu tick_irqs=%lu resched_ipis=%lu\n",
+                "ipi_received=%lu migrations=%lu tick_irqs=%lu resched_ipis=%lu steal_ms=%lu\n",
                 c, cpus[c].apic_id, tick_cpu_ticks(c), rq->switches, ticks_to_ms(rq->idle_ticks),
                 ipi->sent, ipi->received, rq->migrations, tick_cpu_irqs(c),
-                ipi->received_kind[IPI_RESCHED]);
+                ipi->received_kind[IPI_RESCHED], ticks_to_ms(rq->steal_ticks));
     }
     kprintf("total ticks=%lu switches=%lu tasks=%u runtime_ms=%lu syscalls=%lu syscalls_via_ud=%lu "
             "uart_stalls=%lu nmi=%lu spurious=%lu cpus=%u waiters=%u tick=%s\n",

@@ -67,13 +67,25 @@ void expect_cpus_ticked(const VmmResult& result, unsigned cpus, std::uint64_t ru
   EXPECT_EQ(sent, received) << describe(result);
 }
 
+// Fair, as a scheduler can make it: the tasks spread evenly (queues differ by
+// one task at most) and the tasks of each CPU within 15 % of their CPU's mean.
+// Between CPUs the host decides: a vCPU the host holds back runs its tasks
+// less, and its late ticks go to steal_ms rather than to them.
 void expect_fair_shares(const VmmResult& result, unsigned tasks) {
   const auto summaries = lines_with_tag(result.out, "summary");
   ASSERT_EQ(summaries.size(), tasks) << describe(result);
-  double total = 0;
-  for (const auto& line : summaries) total += static_cast<double>(number(line, "ticks"));
-  const double fair = total / tasks;
-  for (const auto& line : summaries) EXPECT_NEAR(number(line, "ticks"), fair, fair * 0.15) << line;
+  std::map<std::string, std::vector<double>> by_cpu;
+  for (const auto& line : summaries) by_cpu[field(line, "cpu")].push_back(static_cast<double>(number(line, "ticks")));
+  std::size_t fewest = tasks, most = 0;
+  for (const auto& [cpu, ticks] : by_cpu) {
+    fewest = std::min(fewest, ticks.size());
+    most = std::max(most, ticks.size());
+    double total = 0;
+    for (double t : ticks) total += t;
+    const double fair = total / static_cast<double>(ticks.size());
+    for (double t : ticks) EXPECT_NEAR(t, fair, fair * 0.15) << "on CPU " << cpu << "\n" << describe(result);
+  }
+  EXPECT_LE(most - fewest, 1u) << describe(result);
 }
 
 std::uint64_t sum_of(const std::vector<std::string>& lines, const std::string& key) {
