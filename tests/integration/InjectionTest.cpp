@@ -61,7 +61,7 @@ std::string guest_irqs(const std::vector<LineSpec>& lines) {
 }
 
 nlohmann::json config_for(const Injection& injection, const std::string& socket) {
-  nlohmann::json lines = nlohmann::json::array(), timeline = nlohmann::json::array();
+  nlohmann::json lines = nlohmann::json::array();
   for (const auto& line : injection.lines) {
     nlohmann::json entry = {{"name", line.name}, {"gsi", line.gsi}};
     if (line.msi_vector)
@@ -69,29 +69,45 @@ nlohmann::json config_for(const Injection& injection, const std::string& socket)
     else
       entry["trigger"] = line.trigger;
     lines.push_back(entry);
-    timeline.push_back({{"at_ms", 100}, {"line", line.name}, {"count", line.count},
-                        {"interval_us", injection.interval_us}, {"wait_for_ack", injection.wait_for_ack}});
   }
   return {{"cmdline", "tasks=2 runtime_ms=0 progress_ms=0 nmi=finish intc=" + injection.intc +
                           " irqs=" + guest_irqs(injection.lines)},
           {"timeout_ms", 300000},
           {"vcpus", injection.vcpus},
           {"control", socket},
-          {"irq", {{"lines", lines}}},
-          {"inject", timeline}};
+          {"irq", {{"lines", lines}}}};
 }
 
 Outcome run_injection(const Injection& injection) {
   const std::string socket = scratch_path("sock"), config = scratch_path("json"), stats = scratch_path("stats.json");
   std::ofstream(config) << config_for(injection, socket).dump(2);
-  auto vm = std::async(std::launch::async, [=] {
+  // The bursts start once the guest's first task runs, so its handlers are in
+  // place: an interrupt that comes earlier (a slow boot, under TSan or load)
+  // finds the line masked or the LAPIC off and is gone, and an ack-paced burst
+  // would then wait for ever for its acknowledgement.
+  std::promise<void> scheduled;
+  auto vm = std::async(std::launch::async, [=, &scheduled] {
     VmmRun run;
     run.args = {"run", config, "--stats", stats};
     run.limit = std::chrono::minutes(5);
+    bool started = false;
+    run.send_signal_when = [&](const std::string& out) {
+      if (started || out.find("task id=0 state=start") == std::string::npos) return false;
+      started = true;
+      for (const auto& line : injection.lines)
+        request(socket, {{"cmd", "inject"}, {"line", line.name}, {"count", line.count},
+                         {"interval_us", injection.interval_us}, {"wait_for_ack", injection.wait_for_ack}});
+      scheduled.set_value();
+      return false;
+    };
     return run_vmm(run);
   });
 
   Outcome outcome;
+  if (scheduled.get_future().wait_for(std::chrono::minutes(2)) != std::future_status::ready) {
+    ADD_FAILURE() << "the guest never started its first task";
+    request(socket, {{"cmd", "stop"}});
+  }
   wait_until_quiet(socket);
   request(socket, {{"cmd", "nmi"}});
   outcome.result = vm.get();

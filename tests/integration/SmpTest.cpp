@@ -12,6 +12,7 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -114,6 +115,37 @@ bool wait_for_wake_marks(const std::string& socket, const std::vector<std::strin
   return false;
 }
 
+// Runs vmm with `config` and starts the timeline `inject` (control inject
+// requests) once the guest's first task runs, so every handler is in place: an
+// interrupt that came before (a slow boot) would find its line masked or its
+// LAPIC off and be gone, and an ack-paced burst would wait for it for ever.
+// Returns once the bursts are scheduled; the VM's result comes from the future.
+std::future<VmmResult> run_and_inject(const std::string& config, const std::string& stats, const std::string& socket,
+                                      const nlohmann::json& inject, const std::string& ready = "task id=0 state=start") {
+  auto scheduled = std::make_shared<std::promise<void>>();
+  auto done = scheduled->get_future();
+  auto vm = std::async(std::launch::async, [=] {
+    VmmRun run;
+    run.args = {"run", config, "--stats", stats};
+    run.limit = std::chrono::minutes(5);
+    bool started = false;
+    run.send_signal_when = [&](const std::string& out) {
+      if (started || out.find(ready) == std::string::npos) return false;
+      started = true;
+      for (const auto& burst : inject) {
+        nlohmann::json body = burst;
+        body["cmd"] = "inject";
+        request(socket, body);
+      }
+      scheduled->set_value();
+      return false;
+    };
+    return run_vmm(run);
+  });
+  if (done.wait_for(std::chrono::minutes(2)) != std::future_status::ready) ADD_FAILURE() << "the guest never started";
+  return vm;
+}
+
 struct Shape {
   unsigned vcpus;
   std::string tick;
@@ -177,17 +209,14 @@ TEST(SmpWaiters, EveryInjectionWakesItsTaskOnceAcrossCpus) {
       {"irq",
        {{"lines",
          {{{"name", "nic"}, {"gsi", 5}, {"trigger", "edge"}},
-          {{"name", "doorbell"}, {"gsi", 24}, {"msi", {{"apic_id", 1}, {"vector", 80}}}}}}}},
-      {"inject",
-       {{{"at_ms", 100}, {"line", "nic"}, {"count", 1000}, {"interval_us", 300}, {"wait_for_ack", true}},
-        {{"at_ms", 100}, {"line", "doorbell"}, {"count", 1000}, {"interval_us", 300}, {"wait_for_ack", true}}}}};
+          {{"name", "doorbell"}, {"gsi", 24}, {"msi", {{"apic_id", 1}, {"vector", 80}}}}}}}}};
   std::ofstream(config) << body.dump(2);
-  auto vm = std::async(std::launch::async, [=] {
-    VmmRun run;
-    run.args = {"run", config, "--stats", stats};
-    run.limit = std::chrono::minutes(5);
-    return run_vmm(run);
-  });
+  // Once both waiters wait; 2 ms apart, so a waiter is mostly back in its
+  // wait before the next interrupt and each wake-up crosses CPUs.
+  auto vm = run_and_inject(config, stats, socket,
+                           {{{"line", "nic"}, {"count", 1000}, {"interval_us", 2000}, {"wait_for_ack", true}},
+                            {{"line", "doorbell"}, {"count", 1000}, {"interval_us", 2000}, {"wait_for_ack", true}}},
+                           "task id=3 state=wait");
   wait_until_quiet(socket);
   const bool caught_up = wait_for_wake_marks(socket, {"nic", "doorbell"}, 1000);
   request(socket, {{"cmd", "nmi"}});
@@ -300,15 +329,10 @@ TEST(SmpWaiters, EachWakeUpIsMarkedFromRingThree) {
         {"vcpus", 2},
         {"timeout_ms", 300000},
         {"control", socket},
-        {"irq", {{"lines", {{{"name", "nic"}, {"gsi", 5}, {"trigger", "edge"}}}}}},
-        {"inject", {{{"at_ms", 100}, {"line", "nic"}, {"count", 200}, {"interval_us", 5000}, {"wait_for_ack", true}}}}};
+        {"irq", {{"lines", {{{"name", "nic"}, {"gsi", 5}, {"trigger", "edge"}}}}}}};
     std::ofstream(config) << body.dump(2);
-    auto vm = std::async(std::launch::async, [=] {
-      VmmRun run;
-      run.args = {"run", config, "--stats", stats};
-      run.limit = std::chrono::minutes(5);
-      return run_vmm(run);
-    });
+    auto vm = run_and_inject(config, stats, socket,
+                             {{{"line", "nic"}, {"count", 200}, {"interval_us", 5000}, {"wait_for_ack", true}}});
     wait_until_quiet(socket, 500);
     if (mark) {
       EXPECT_TRUE(wait_for_wake_marks(socket, {"nic"}, 200));
