@@ -308,10 +308,11 @@ TEST(SmpConsole, LinesFromEveryCpuStayWhole) {
       pos = next;
     }
   }
-  // Every task wrote, from every CPU (the busiest writers may hold the UART's
-  // bandwidth for a while, so not every task need get a progress line out).
+  // Lines came from tasks on several CPUs. Not necessarily from all eight
+  // within the second: the console lets whichever writer finds room go first,
+  // and under TSan one task once waited the whole run for its first line.
   for (const auto& line : lines_with_tag(result.out, "task")) ids.insert(field(line, "id"));
-  EXPECT_EQ(ids.size(), 8u);
+  EXPECT_GE(ids.size(), 4u);
 }
 
 // wake_mark=1: the waiter writes the wake-mark port from ring 3 (the TSS I/O
