@@ -58,6 +58,7 @@ struct VmConfig {
   std::vector<InterruptLineSpec> irq_lines;  // scripted interrupt lines
   std::vector<InjectEvent> inject;           // the injection timeline
   std::filesystem::path control;             // control socket path; empty for none
+  bool seccomp = true;                       // every thread under its allow-list (docs/seccomp.md)
 };
 
 // Throws InputError("config <path>: ...") for any error. `source` names the file

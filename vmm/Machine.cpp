@@ -87,6 +87,7 @@ kvm_segment flat_segment(std::uint16_t selector, std::uint8_t type) {
 
 Machine::Machine(const VmConfig& config, const KernelImage& kernel)
     : config_(config),
+      seccomp_(config.seccomp ? security::SeccompFilters::compile() : security::SeccompFilters::disabled()),
       memory_(config.memory_mib << 20),
       entry_(load_kernel(config, kernel, memory_)),
       vm_(kvm_),
@@ -150,7 +151,7 @@ Machine::~Machine() {
 }
 
 void Machine::attach_devices() {
-  serial_ = SerialBackend::create(config_.serial, io_);
+  serial_ = SerialBackend::create(config_.serial, io_, seccomp_);
 
   com1_irq_ = std::make_unique<IrqfdLine>(vm_.fd(), kCom1Gsi);
   com1_ = std::make_unique<Uart16550>(*com1_irq_, serial_->output());
@@ -326,13 +327,17 @@ int Machine::run() {
 
   // The event loop wakes PIT deadlines; keep the kernel from batching them.
   ::prctl(PR_SET_TIMERSLACK, 1UL);
-  for (auto& vcpu : vcpus_) runners_.push_back(std::make_unique<VcpuRunner>(*vcpu, io_bus_, mmio_bus_, *this));
+  for (auto& vcpu : vcpus_)
+    runners_.push_back(std::make_unique<VcpuRunner>(*vcpu, io_bus_, mmio_bus_, *this, seccomp_));
   serial_->start(*com1_, [this] { request_stop(exit_status::kSuccess, "quit from the console (Ctrl-A x)"); });
   start_timeline();
   if (!config_.control.empty())
     control_ = std::make_unique<ControlServer>(io_, config_.control,
                                                [this](const nlohmann::json& request) { return handle_control(request); });
   for (auto& runner : runners_) runner->start();
+  // Set up, and every other thread started: from here on the event loop's
+  // allow-list holds for this thread until vmm exits.
+  seccomp_.confine_current_thread(security::ThreadKind::EventLoop);
 
   auto work = boost::asio::make_work_guard(io_);
   io_.run();

@@ -36,6 +36,7 @@
 #include "vmm/control/ControlServer.h"
 #include "vmm/kvm/VcpuStats.h"
 #include "vmm/loader/EntryState.h"
+#include "vmm/security/SeccompFilters.h"
 #include "vmm/serial/SerialBackend.h"
 
 namespace vmm {
@@ -82,6 +83,8 @@ class Machine final : public RunControl {
   void create_vcpus(const EntryState& entry, const std::vector<kvm_cpuid_entry2>& supported_cpuid);
 
   VmConfig config_;
+  // Compiled before any thread exists; each confines itself once set up.
+  security::SeccompFilters seccomp_;
   boost::asio::io_context io_;
   // The guest is loaded before /dev/kvm is opened, so bad input is reported the
   // same way with or without KVM.

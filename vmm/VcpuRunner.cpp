@@ -93,6 +93,12 @@ void VcpuRunner::loop() {
   std::snprintf(name, sizeof name, "vcpu%u", vcpu_.id());
   pthread_setname_np(pthread_self(), name);
   current_vcpu_id = static_cast<int>(vcpu_.id());
+  try {
+    seccomp_.confine_current_thread(security::ThreadKind::Vcpu);
+  } catch (const std::exception& error) {
+    control_.request_stop(exit_status::kHostError, "vCPU " + std::to_string(vcpu_.id()) + ": " + error.what());
+    return;
+  }
 
   // Whoever kicks (stop, pause) sets its flag first and immediate_exit second.
   // After a kick we clear immediate_exit and only then look at the flags, so a

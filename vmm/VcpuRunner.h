@@ -17,6 +17,7 @@
 
 #include "devices/Bus.h"
 #include "vmm/Vcpu.h"
+#include "vmm/security/SeccompFilters.h"
 
 namespace vmm {
 
@@ -37,8 +38,9 @@ class VcpuRunner {
   // nothing: the point is the EINTR.
   static void install_kick_handler();
 
-  VcpuRunner(Vcpu& vcpu, Bus& io_bus, Bus& mmio_bus, RunControl& control)
-      : vcpu_(vcpu), io_bus_(io_bus), mmio_bus_(mmio_bus), control_(control) {
+  // The thread confines itself with `seccomp`'s vCPU allow-list before its first KVM_RUN.
+  VcpuRunner(Vcpu& vcpu, Bus& io_bus, Bus& mmio_bus, RunControl& control, const security::SeccompFilters& seccomp)
+      : vcpu_(vcpu), io_bus_(io_bus), mmio_bus_(mmio_bus), control_(control), seccomp_(seccomp) {
     if (!port_accesses_) throw std::bad_alloc();
   }
   ~VcpuRunner();
@@ -81,6 +83,7 @@ class VcpuRunner {
   Bus& io_bus_;
   Bus& mmio_bus_;
   RunControl& control_;
+  const security::SeccompFilters& seccomp_;
   std::thread thread_;
   pthread_t handle_{};
   std::atomic<bool> started_{false};

@@ -41,6 +41,7 @@ struct RunOptions {
   std::string control;
   bool print_routing = false;
   bool print_mptable = false;
+  bool no_seccomp = false;
 };
 
 // "256", "256M", "2G" -> MiB.
@@ -109,6 +110,7 @@ int run_vm(const RunOptions& options) {
   if (options.pit == "kvm") config.pit.backend = PitConfig::Backend::Kvm;
 
   if (!options.control.empty()) config.control = std::filesystem::absolute(options.control);
+  if (options.no_seccomp) config.seccomp = false;
   if (!options.inject.empty()) {
     const auto bytes = read_input_file(options.inject, "injection timeline", kMaxConfigBytes);
     auto events = parse_inject_file(std::string(bytes.begin(), bytes.end()), options.inject, config.irq_lines);
@@ -206,6 +208,8 @@ int main(int argc, char** argv) {
   run->add_option("--inject", options.inject, "Injection timeline (JSON), added to the config's");
   run->add_option("--stats", options.stats, "Write the run's counters as JSON to this file at exit");
   run->add_option("--control", options.control, "Listen for control requests on this Unix socket");
+  run->add_flag("--no-seccomp", options.no_seccomp,
+                "Run without the per-thread system call filters (docs/seccomp.md); for diagnosis");
   run->add_flag("--print-routing", options.print_routing, "Print the GSI routing table and exit");
   run->add_flag("--print-mptable", options.print_mptable,
                 "Print the MP table the guest gets (CPUs, IOAPIC, interrupt entries) and exit");

@@ -10,7 +10,7 @@ namespace vmm {
 
 class FileBackend final : public SerialBackend {
  public:
-  FileBackend(boost::asio::io_context& io, const std::filesystem::path& path);
+  FileBackend(boost::asio::io_context& io, const security::SeccompFilters& seccomp, const std::filesystem::path& path);
   ~FileBackend() override { finish(); }
 
  private:

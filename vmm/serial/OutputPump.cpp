@@ -7,12 +7,17 @@
 
 #include <cerrno>
 #include <chrono>
+#include <future>
+
+#include "vmm/Errors.h"
 
 namespace vmm {
 
-OutputPump::OutputPump() {
+OutputPump::OutputPump(const security::SeccompFilters& seccomp) {
   buffer_.reserve(kCapacity);
-  writer_ = std::thread([this] {
+  std::promise<std::string> confined;
+  auto confinement = confined.get_future();
+  writer_ = std::thread([this, &seccomp, &confined] {
     // Signals belong to the event loop, except SIGUSR1, which the destructor uses
     // to break a write() to a reader that never reads (its handler is a no-op
     // installed without SA_RESTART by VcpuRunner::install_kick_handler).
@@ -21,8 +26,19 @@ OutputPump::OutputPump() {
     sigdelset(&all, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &all, nullptr);
     pthread_setname_np(pthread_self(), "serial-out");
+    try {
+      seccomp.confine_current_thread(security::ThreadKind::SerialWriter);
+      confined.set_value("");
+    } catch (const std::exception& error) {
+      confined.set_value(error.what());
+      return;
+    }
     run();
   });
+  if (const std::string error = confinement.get(); !error.empty()) {
+    writer_.join();
+    throw HostError(error);
+  }
 }
 
 OutputPump::~OutputPump() {

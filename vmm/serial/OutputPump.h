@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "devices/ByteSink.h"
+#include "vmm/security/SeccompFilters.h"
 
 namespace vmm {
 
@@ -32,7 +33,9 @@ class OutputPump final : public ByteSink {
   static constexpr std::chrono::microseconds kGather{500};
   static constexpr std::size_t kGatherBytes = 4096;  // enough gathered: write without waiting longer
 
-  OutputPump();
+  // The writer thread confines itself with `seccomp`'s serial-writer allow-list
+  // before it writes anything; throws HostError if it could not.
+  explicit OutputPump(const security::SeccompFilters& seccomp);
   ~OutputPump() override;
 
   std::size_t write(std::span<const std::uint8_t> bytes) override;

@@ -9,11 +9,12 @@
 
 namespace vmm {
 
-std::unique_ptr<SerialBackend> SerialBackend::create(const SerialConfig& config, boost::asio::io_context& io) {
+std::unique_ptr<SerialBackend> SerialBackend::create(const SerialConfig& config, boost::asio::io_context& io,
+                                                     const security::SeccompFilters& seccomp) {
   switch (config.backend) {
-    case SerialConfig::Backend::Stdio: return std::make_unique<StdioBackend>(io);
-    case SerialConfig::Backend::File: return std::make_unique<FileBackend>(io, config.path);
-    case SerialConfig::Backend::Socket: return std::make_unique<SocketBackend>(io, config.path);
+    case SerialConfig::Backend::Stdio: return std::make_unique<StdioBackend>(io, seccomp);
+    case SerialConfig::Backend::File: return std::make_unique<FileBackend>(io, seccomp, config.path);
+    case SerialConfig::Backend::Socket: return std::make_unique<SocketBackend>(io, seccomp, config.path);
   }
   return nullptr;
 }

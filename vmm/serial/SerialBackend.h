@@ -19,7 +19,8 @@ namespace vmm {
 class SerialBackend {
  public:
   // Throws InputError when the backend cannot be set up (file or socket path).
-  static std::unique_ptr<SerialBackend> create(const SerialConfig& config, boost::asio::io_context& io);
+  static std::unique_ptr<SerialBackend> create(const SerialConfig& config, boost::asio::io_context& io,
+                                               const security::SeccompFilters& seccomp);
 
   virtual ~SerialBackend() = default;
 
@@ -41,7 +42,7 @@ class SerialBackend {
   virtual void finish();
 
  protected:
-  explicit SerialBackend(boost::asio::io_context& io) : io_(io) {}
+  SerialBackend(boost::asio::io_context& io, const security::SeccompFilters& seccomp) : io_(io), output_(seccomp) {}
 
   virtual void start_input() = 0;
   // Hands bytes read from the source to the UART as it makes room; the source

@@ -8,8 +8,9 @@
 
 namespace vmm {
 
-SocketBackend::SocketBackend(boost::asio::io_context& io, const std::filesystem::path& path)
-    : SerialBackend(io), path_(path), acceptor_(io), client_(io) {
+SocketBackend::SocketBackend(boost::asio::io_context& io, const security::SeccompFilters& seccomp,
+                             const std::filesystem::path& path)
+    : SerialBackend(io, seccomp), path_(path), acceptor_(io), client_(io) {
   listen_unix(acceptor_, path, "serial socket", 1);
 }
 

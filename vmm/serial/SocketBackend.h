@@ -13,7 +13,7 @@ namespace vmm {
 
 class SocketBackend final : public SerialBackend {
  public:
-  SocketBackend(boost::asio::io_context& io, const std::filesystem::path& path);
+  SocketBackend(boost::asio::io_context& io, const security::SeccompFilters& seccomp, const std::filesystem::path& path);
   ~SocketBackend() override;
 
   void finish() override;

@@ -48,7 +48,8 @@ void enter_raw_mode() {
 
 }  // namespace
 
-StdioBackend::StdioBackend(boost::asio::io_context& io) : SerialBackend(io), input_(io) {
+StdioBackend::StdioBackend(boost::asio::io_context& io, const security::SeccompFilters& seccomp)
+    : SerialBackend(io, seccomp), input_(io) {
   output_.attach(STDOUT_FILENO, /*permanent=*/true);
   const int input = ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
   if (input < 0) return;  // no stdin at all: output only

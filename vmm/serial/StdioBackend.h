@@ -18,7 +18,7 @@ class StdioBackend final : public SerialBackend {
   static constexpr std::uint8_t kEscape = 0x01;  // Ctrl-A
   static constexpr std::uint8_t kQuitKey = 'x';
 
-  explicit StdioBackend(boost::asio::io_context& io);
+  StdioBackend(boost::asio::io_context& io, const security::SeccompFilters& seccomp);
   ~StdioBackend() override;
 
   void finish() override;

@@ -1,0 +1,161 @@
+#include "vmm/security/SeccompFilters.h"
+
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "vmm/Errors.h"
+#include "vmm/ExitStatus.h"
+#include "irq/UniqueFd.h"
+
+namespace vmm::security {
+
+namespace {
+
+// Names for the SIGSYS report, resolved before any thread is confined: the
+// handler may only use what is async-signal-safe, and libseccomp allocates.
+constexpr int kNamedSyscalls = 512;
+std::array<const char*, kNamedSyscalls> g_syscall_names{};
+
+// Who the calling thread is, for the report; set as it confines itself.
+thread_local const char* t_kind_name = nullptr;
+thread_local char t_thread_name[16] = {};
+
+// Async-signal-safe output: no stdio, no allocation.
+void append(char*& at, const char* end, const char* text) {
+  while (*text && at < end) *at++ = *text++;
+}
+
+void append_number(char*& at, const char* end, long value) {
+  char digits[24];
+  int count = 0;
+  unsigned long magnitude = value < 0 ? 0ul - static_cast<unsigned long>(value) : static_cast<unsigned long>(value);
+  do digits[count++] = static_cast<char>('0' + magnitude % 10);
+  while ((magnitude /= 10) && count < 23);
+  if (value < 0 && at < end) *at++ = '-';
+  while (count && at < end) *at++ = digits[--count];
+}
+
+void report_violation(int, siginfo_t* info, void*) {
+  char message[512];
+  char* at = message;
+  const char* end = message + sizeof message - 1;
+  const int nr = info->si_syscall;
+  append(at, end, "vmm: seccomp: the ");
+  append(at, end, t_kind_name ? t_kind_name : "unconfined");
+  append(at, end, " thread \"");
+  append(at, end, t_thread_name);
+  append(at, end, "\" made system call ");
+  append(at, end, nr >= 0 && nr < kNamedSyscalls && g_syscall_names[nr] ? g_syscall_names[nr] : "?");
+  append(at, end, " (");
+  append_number(at, end, nr);
+  append(at, end, "), which its allow-list forbids (docs/seccomp.md); vmm stops. "
+                  "If --no-seccomp makes this go away, please report it as a bug in vmm.\n");
+  *at = '\0';
+  [[maybe_unused]] ssize_t ignored = ::write(STDERR_FILENO, message, static_cast<std::size_t>(at - message));
+  ::_exit(exit_status::kSignalBase + SIGSYS);
+}
+
+void prepare_reports() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (int nr = 0; nr < kNamedSyscalls; ++nr)
+      g_syscall_names[nr] = ::seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);  // kept for the process's life
+    struct sigaction action{};
+    action.sa_sigaction = report_violation;
+    action.sa_flags = SA_SIGINFO;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGSYS, &action, nullptr);
+  });
+}
+
+struct ContextDeleter {
+  void operator()(void* context) const { ::seccomp_release(context); }
+};
+
+std::vector<sock_filter> compile_kind(ThreadKind kind) {
+  std::unique_ptr<void, ContextDeleter> context(::seccomp_init(SCMP_ACT_TRAP));
+  if (!context) throw HostError("seccomp: libseccomp could not start a filter");
+  const std::string kind_name(thread_kind_name(kind));
+  auto check = [&](int result, std::string_view what) {
+    if (result < 0)
+      throw HostError("seccomp: the " + kind_name + " filter: " + std::string(what) + ": " + std::strerror(-result));
+  };
+  for (const AllowedSyscall& entry : allow_list_for(kind)) {
+    const std::string name(entry.name);
+    const int nr = ::seccomp_syscall_resolve_name(name.c_str());
+    if (nr == __NR_SCMP_ERROR) throw HostError("seccomp: libseccomp does not know the system call " + name);
+    const ArgumentCondition& condition = entry.condition;
+    switch (condition.test) {
+      case ArgumentCondition::Test::Any: check(::seccomp_rule_add(context.get(), SCMP_ACT_ALLOW, nr, 0), name); break;
+      case ArgumentCondition::Test::OneOf:
+        for (std::uint64_t value : condition.values)
+          check(::seccomp_rule_add(context.get(), SCMP_ACT_ALLOW, nr, 1,
+                                   SCMP_CMP(condition.index, SCMP_CMP_EQ, value)),
+                name);
+        break;
+      case ArgumentCondition::Test::MaskedBitsClear:
+        check(::seccomp_rule_add(context.get(), SCMP_ACT_ALLOW, nr, 1,
+                                 SCMP_CMP(condition.index, SCMP_CMP_MASKED_EQ, condition.mask, 0)),
+              name);
+        break;
+    }
+  }
+  // libseccomp 2.5 exports only to a file descriptor.
+  UniqueFd memory(::memfd_create("vmm-seccomp", MFD_CLOEXEC));
+  if (!memory.valid()) throw HostError(std::string("seccomp: memfd_create: ") + std::strerror(errno));
+  check(::seccomp_export_bpf(context.get(), memory.get()), "exporting the program");
+  const off_t bytes = ::lseek(memory.get(), 0, SEEK_END);
+  if (bytes <= 0 || bytes % sizeof(sock_filter) != 0) throw HostError("seccomp: libseccomp exported no program");
+  std::vector<sock_filter> program(static_cast<std::size_t>(bytes) / sizeof(sock_filter));
+  if (::pread(memory.get(), program.data(), static_cast<std::size_t>(bytes), 0) != bytes)
+    throw HostError(std::string("seccomp: reading the program back: ") + std::strerror(errno));
+  return program;
+}
+
+}  // namespace
+
+SeccompFilters SeccompFilters::compile() {
+  prepare_reports();
+  SeccompFilters filters;
+  for (ThreadKind kind : kThreadKinds) filters.programs_[static_cast<std::size_t>(kind)] = compile_kind(kind);
+  filters.enabled_ = true;
+  return filters;
+}
+
+void SeccompFilters::confine_current_thread(ThreadKind kind) const {
+  if (!enabled_) return;
+  static const std::string kind_names[] = {std::string(thread_kind_name(ThreadKind::EventLoop)),
+                                           std::string(thread_kind_name(ThreadKind::Vcpu)),
+                                           std::string(thread_kind_name(ThreadKind::SerialWriter))};
+  t_kind_name = kind_names[static_cast<std::size_t>(kind)].c_str();
+  ::pthread_getname_np(::pthread_self(), t_thread_name, sizeof t_thread_name);
+  // The report needs SIGSYS delivered: a blocked SIGSYS from a trap kills the
+  // process without a word.
+  sigset_t sigsys;
+  sigemptyset(&sigsys);
+  sigaddset(&sigsys, SIGSYS);
+  ::pthread_sigmask(SIG_UNBLOCK, &sigsys, nullptr);
+
+  const auto& program = programs_[static_cast<std::size_t>(kind)];
+  sock_fprog fprog{static_cast<unsigned short>(program.size()), const_cast<sock_filter*>(program.data())};
+  // Without CAP_SYS_ADMIN the kernel takes a filter only with no_new_privs;
+  // vmm never executes anything, so it costs nothing to set it always.
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+      ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) < 0)
+    throw HostError("seccomp: the kernel refused the " + std::string(thread_kind_name(kind)) + " thread's filter: " +
+                    std::strerror(errno) + " (run with --no-seccomp where seccomp is unavailable)");
+}
+
+}  // namespace vmm::security
