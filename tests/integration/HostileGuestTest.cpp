@@ -21,11 +21,6 @@ constexpr int kTimeout = 124;
 
 std::string guest(const std::string& name) { return std::string(VMM_HOSTILE_GUESTS) + "/hostile-" + name + ".elf"; }
 
-std::string describe(const VmmResult& result) {
-  return "exit " + std::to_string(result.exit_status) + " signal " + std::to_string(result.signal) +
-         "\n--- stdout ---\n" + result.out + "\n--- stderr ---\n" + result.err;
-}
-
 nlohmann::json read_stats(const std::string& path) {
   std::ifstream file(path);
   return nlohmann::json::parse(file, nullptr, false);
