@@ -86,7 +86,7 @@ VmmResult run_vmm(const VmmRun& run) {
     }
     // VmHWM is a high-water mark, so sampling at every wake-up of this loop (at
     // least every 100 ms) misses only growth in vmm's last moments.
-    result.peak_rss_kib = std::max(result.peak_rss_kib, peak_rss_kib(pid));
+    result.peak_rss_kib = std::max(result.peak_rss_kib, peak_rss_kib(pid, "vmm"));
     pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
     const bool second_due = signalled && !signalled_twice && run.second_signal;
     ::poll(fds, 2, in_fd >= 0 || second_due ? 1 : 100);
@@ -137,10 +137,13 @@ BuildKind build_kind() {
 #endif
 }
 
-std::uint64_t peak_rss_kib(int pid) {
+std::uint64_t peak_rss_kib(int pid, const std::string& name) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);)
+  for (std::string line; std::getline(status, line);) {
+    // Between fork and exec the child is still a copy of the test, with its pages.
+    if (line.rfind("Name:", 0) == 0 && line.substr(line.find_first_not_of(" \t", 5)) != name) return 0;
     if (line.rfind("VmHWM:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10);
+  }
   return 0;
 }
 

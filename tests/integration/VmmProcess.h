@@ -49,8 +49,9 @@ std::string describe(const VmmResult& result);
 enum class BuildKind { Plain, AddressSanitizer, ThreadSanitizer };
 BuildKind build_kind();
 
-// VmHWM of process `pid` in KiB; 0 when it cannot be read (the process is gone).
-std::uint64_t peak_rss_kib(int pid);
+// VmHWM of process `pid` in KiB once it runs the program `name` (its comm);
+// 0 before that, and when it cannot be read (the process is gone).
+std::uint64_t peak_rss_kib(int pid, const std::string& name);
 
 // Empty when /dev/kvm is usable; otherwise why not. With VMM_REQUIRE_KVM=1 in the
 // environment, tests fail on that reason instead of skipping.
