@@ -27,7 +27,7 @@ constexpr int kGuestCrash = 121;
 // this project's 2-core kvm_pvm host with a 16 MiB guest: the plain build
 // peaks at 2-3 MiB (8.5 MiB in the port storm, whose per-port counters it
 // touches all; the guest's RAM is resident only where the guest touched it),
-// ASan at 32-59 MiB, and TSan higher still (shadow memory,
+// ASan at 32-59 MiB and TSan at 19-94 MiB (shadow memory,
 // quarantine, per-thread state); each bound leaves a wide margin, but an
 // unbounded buffer (1 KiB a serial byte kept, a histogram per injection)
 // crosses it within the runs below.
