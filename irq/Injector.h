@@ -91,6 +91,13 @@ class Injector {
   // What an acknowledgement found, as the ack port reads it back to the guest.
   enum class Acknowledgement { Delivered, Spurious, NotALine };
 
+  // A burst whose interval is shorter than an injection costs falls further
+  // behind with every catch-up; one timer callback injects at most this many
+  // and re-arms at once, so the event loop (and the control socket, the PIT,
+  // the vCPUs' acknowledgements, which share the lock) gets a turn between
+  // batches instead of waiting for the whole burst.
+  static constexpr unsigned kMaxInjectionsPerTurn = 256;
+
   Injector(Clock& clock, std::vector<Line> lines, unsigned vcpus = 1);
   ~Injector();
 

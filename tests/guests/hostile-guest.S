@@ -17,6 +17,32 @@
  *   DEVICE_GARBAGE  every byte value to every PIT and UART register, in an
  *               order an LCG picks, 64 Ki writes with a read after each, then
  *               "ok\n" polled out on COM1 and debug-exit 0.
+ *   TRIPLE_FAULT  an IDT of limit 0, then ud2: the #UD cannot be delivered, nor
+ *               the #GP that replaces it, nor the #DF: the CPU shuts down.
+ *   EXC_STORM   handlers for #DE, #UD and #GP that return past the faulting
+ *               instruction to a loop that takes the three again, for ever;
+ *               the #UD handler takes a nested #DE first. Every 4096th
+ *               exception writes the POST-code port 0x80, so the host can
+ *               count them. With EXC_LIMIT=N, debug-exit 0x33 at the Nth.
+ *   SERIAL_FLOOD  SERIAL_PAGES pages of 4 KiB to COM1, from ring 3 with IOPL 3
+ *               (ring 0 runs in KVM's emulator on kvm_pvm hosts, ring 3
+ *               natively), as a 16550A driver does: wait for LSR.THRE, then
+ *               16 bytes (the FIFO) with one rep outsb. KVM exits once per byte
+ *               of an outsb all the same (only ins is batched). The bytes are
+ *               consecutive 32-bit little-endian counters from 0; then
+ *               debug-exit 0.
+ *   IRQ_STORM   GSI 16 on IOAPIC pin 16 (level, or edge with IRQ_EDGE) to
+ *               vector 0x30, whose handler acknowledges at port 0x520, counts
+ *               the answers that say "delivered" and EOIs; GSI 17 (edge) to
+ *               vector 0x31, whose handler prints "delivered=N\n" and exits
+ *               with 0. Prints "ready\n" once it halts with interrupts on.
+ *   DEVICE_FIGHT  CPUS processors (the BSP starts the APs by INIT-SIPI-SIPI)
+ *               write and read the PIT, COM1 and the ack port at random at
+ *               once, FIGHT_ITERS times each. Then the BSP programs both
+ *               devices and checks they read back what it wrote (a failed
+ *               check exits with 10 + its number), prints "fight over\n", and
+ *               each CPU in turn prints "vcpuN ok\n"; then "fight ok\n" and
+ *               debug-exit 0.
  *
  * Each prints a line on COM1 first, "<name>\n", so the test knows it ran. */
 
@@ -138,8 +164,375 @@ _start:
     outb %al, %dx
     PUTS(ok)
     jmp exit0
+
+#elif defined(TRIPLE_FAULT)
+    lidt null_idt
+    ud2
+1:  jmp 1b
+
+#elif defined(EXC_STORM)
+    call setup_gdt
+    mov $0, %eax
+    mov $de_handler, %edx
+    call set_gate
+    mov $6, %eax
+    mov $ud_handler, %edx
+    call set_gate
+    mov $13, %eax
+    mov $gp_handler, %edx
+    call set_gate
+    lidt idt_ptr
+storm:
+    xor %ecx, %ecx
+    xor %edx, %edx
+    mov $1, %eax
+    div %ecx                   /* #DE; two bytes, as each below */
+    ud2                        /* #UD */
+    mov $0x1234, %ax
+    mov %ax, %ds               /* #GP: beyond the GDT's limit */
+    jmp storm
+
+/* KVM's instruction emulator, which runs ring 0 on kvm_pvm hosts, implements
+ * iret in real mode only: handlers return by dropping the frame and jumping
+ * past the faulting instruction (interrupts stay off throughout). */
+#define RETURN_PAST_FAULT \
+    addl $2, (%esp);      \
+    popl resume;          \
+    add $8, %esp;         \
+    jmp *resume
+
+de_handler:
+    pusha
+    call counted
+    popa
+    RETURN_PAST_FAULT
+ud_handler:
+    pusha
+    call counted
+    xor %ecx, %ecx             /* a fault inside the handler */
+    xor %edx, %edx
+    mov $1, %eax
+    div %ecx
+    popa
+    RETURN_PAST_FAULT
+gp_handler:
+    add $4, %esp               /* the error code */
+    pusha
+    call counted
+    popa
+    RETURN_PAST_FAULT
+counted:
+    incl exceptions
+    testl $0xfff, exceptions
+    jnz 1f
+    out %al, $0x80
+1:
+#ifdef EXC_LIMIT
+    cmpl $EXC_LIMIT, exceptions
+    jb 2f
+    mov $0x33, %al
+    out %al, $0xf4
+3:  hlt
+    jmp 3b
+#endif
+2:  ret
+
+#elif defined(SERIAL_FLOOD)
+    mov $0x3fa, %dx            /* FCR: the 16-byte FIFOs on */
+    mov $0x07, %al
+    out %al, %dx
+    call setup_gdt
+    /* To ring 3 by sysexit: KVM's emulator has no protected-mode iret (see
+     * EXC_STORM). sysexit takes CS 0x1b and SS 0x23 from SYSENTER_CS 0x08 and
+     * keeps EFLAGS, where popf has set IOPL 3 (interrupts stay off). */
+    mov $0x174, %ecx           /* IA32_SYSENTER_CS */
+    mov $0x08, %eax
+    xor %edx, %edx
+    wrmsr
+    pushl $0x3002
+    popf
+    mov $ring3, %edx
+    mov $0x80000, %ecx
+    sysexit
+ring3:
+    mov $0x23, %ax
+    mov %ax, %ds
+    mov %ax, %es
+    cld
+    xor %ebx, %ebx             /* the next counter */
+    mov $SERIAL_PAGES, %ebp
+1:  mov $0x200000, %edi
+    mov $1024, %ecx
+2:  mov %ebx, %eax
+    stosl
+    inc %ebx
+    loop 2b
+    mov $0x200000, %esi
+    mov $256, %edi             /* 16-byte chunks */
+3:  mov $0x3fd, %dx            /* LSR.THRE: the FIFO is empty, 16 bytes may follow */
+4:  inb %dx, %al
+    test $0x20, %al
+    jz 4b
+    mov $0x3f8, %dx
+    mov $16, %ecx
+    rep outsb
+    dec %edi
+    jnz 3b
+    dec %ebp
+    jnz 1b
+    jmp exit0
+
+#elif defined(IRQ_STORM)
+    call setup_gdt
+    mov $0, %eax               /* every vector to an iret (the LAPIC's spurious 0xff) */
+1:  mov $ignore_interrupt, %edx
+    push %eax
+    call set_gate
+    pop %eax
+    inc %eax
+    cmp $256, %eax
+    jb 1b
+    mov $0x30, %eax
+    mov $storm_handler, %edx
+    call set_gate
+    mov $0x31, %eax
+    mov $done_handler, %edx
+    call set_gate
+    lidt idt_ptr
+    mov $0xff, %al             /* both 8259s masked: only the IOAPIC speaks */
+    out %al, $0x21
+    out %al, $0xa1
+    movl $0x1ff, 0xfee000f0    /* LAPIC on, spurious vector 0xff */
+#ifdef IRQ_EDGE
+    mov $0x30, %eax            /* pin 16: fixed, physical, active high, edge, to APIC 0 */
 #else
-#error "build with one of CLI_HLT, PORT_STORM, MMIO_STORM, PIT_FLOOD, DEVICE_GARBAGE"
+    mov $0x8030, %eax          /* pin 16: fixed, physical, active high, level, to APIC 0 */
+#endif
+    mov $16, %ecx
+    call ioapic_route
+    mov $0x31, %eax            /* pin 17: edge */
+    mov $17, %ecx
+    call ioapic_route
+    PUTS(ready)
+    sti
+1:  hlt
+    jmp 1b
+
+ioapic_route:                  /* pin %ecx gets low word %eax, destination APIC 0 */
+    lea 0x10(,%ecx,2), %edx
+    mov %edx, 0xfec00000
+    mov %eax, 0xfec00010
+    inc %edx
+    mov %edx, 0xfec00000
+    movl $0, 0xfec00010
+    ret
+
+/* No iret (see EXC_STORM): drop the frame, and sti, whose one-instruction
+ * shadow lets the jump finish before the next interrupt comes. */
+#define RETURN_FROM_INTERRUPT \
+    popl resume;              \
+    add $8, %esp;             \
+    sti;                      \
+    jmp *resume
+
+storm_handler:
+    push %eax
+    push %edx
+    mov $0x520, %dx
+    mov $16, %ax
+    outw %ax, %dx              /* acknowledge at the device */
+    inw %dx, %ax
+    cmp $1, %ax                /* 1: it had one pending; 0: spurious */
+    jne 1f
+    incl delivered
+1:  movl $0, 0xfee000b0        /* EOI */
+    pop %edx
+    pop %eax
+    RETURN_FROM_INTERRUPT
+
+done_handler:
+    PUTS(delivered_label)
+    mov delivered, %eax
+    mov $decimal_end, %edi
+    mov $10, %ecx
+1:  xor %edx, %edx
+    div %ecx
+    add $'0', %dl
+    dec %edi
+    mov %dl, (%edi)
+    test %eax, %eax
+    jnz 1b
+    mov %edi, %esi
+    call puts
+    jmp exit0
+
+ignore_interrupt:
+    RETURN_FROM_INTERRUPT
+
+#elif defined(DEVICE_FIGHT)
+    call setup_gdt
+    movl $0x1ff, 0xfee000f0    /* LAPIC on, for the ICR */
+    mov $trampoline, %esi      /* the APs start in real mode at 0x8000 (SIPI vector 8) */
+    mov $0x8000, %edi
+    mov $(trampoline_end - trampoline), %ecx
+    cld
+    rep movsb
+    movl $0, 0xfee00310
+    movl $0x000c4500, 0xfee00300   /* INIT to all but self */
+    movl $0x000c4608, 0xfee00300   /* SIPI, vector 8, twice as the MP spec says */
+    movl $0x000c4608, 0xfee00300
+    jmp fight_start
+
+    .code16
+trampoline:
+    cli
+    mov %cs, %ax
+    mov %ax, %ds
+    lgdtl (tramp_gdt_ptr - trampoline)
+    mov %cr0, %eax
+    or $1, %eax
+    mov %eax, %cr0
+    ljmpl $0x08, $ap_entry
+tramp_gdt_ptr:
+    .word gdt_end - gdt - 1
+    .long gdt
+trampoline_end:
+    .code32
+
+ap_entry:
+    mov $0x10, %ax
+    mov %ax, %ds
+    mov %ax, %es
+    mov %ax, %ss
+    mov 0xfee00020, %eax       /* a stack per APIC id */
+    shr $24, %eax
+    shl $12, %eax
+    add $0x20000, %eax
+    mov %eax, %esp
+
+fight_start:
+    mov $1, %eax
+    lock xadd %eax, arrived    /* my index: 0 for the first to arrive */
+    mov %eax, %ebp
+    mov $1, %ebx               /* an LCG per CPU */
+    add %ebp, %ebx
+    imul $0x9e3779b9, %ebx
+    mov $FIGHT_ITERS, %edi
+1:  imul $1103515245, %ebx
+    add $12345, %ebx
+    mov %ebx, %eax
+    shr $16, %eax
+    mov %eax, %ecx
+    shr $8, %ecx
+    and $3, %ecx
+    jz 2f
+    cmp $1, %ecx
+    je 3f
+    cmp $2, %ecx
+    je 4f
+    mov %al, %cl               /* PIT: a latch or read-back command, then two reads */
+    and $0xc0, %cl
+    mov $0x43, %dx
+    mov %cl, %al
+    out %al, %dx
+    mov %ebx, %edx
+    shr $24, %edx
+    and $3, %edx
+    cmp $3, %edx
+    jne 5f
+    xor %edx, %edx
+5:  add $0x40, %edx
+    in %dx, %al
+    in %dx, %al
+    jmp 6f
+2:  mov %eax, %edx             /* PIT: any of its four ports */
+    and $3, %edx
+    add $0x40, %edx
+    jmp 7f
+3:  mov %eax, %edx             /* COM1: any of its eight registers */
+    and $7, %edx
+    add $0x3f8, %edx
+    jmp 7f
+4:  mov $0x520, %dx            /* the ack port: a GSI, then the answer */
+    mov %bx, %ax
+    and $0x1f, %ax
+    out %ax, %dx
+    in %dx, %ax
+    jmp 6f
+7:  mov %bl, %al
+    out %al, %dx
+    in %dx, %al
+6:  dec %edi
+    jnz 1b
+
+    lock incl fought           /* wait for everyone */
+8:  cmpl $CPUS, fought
+    jne 8b
+    test %ebp, %ebp
+    jnz wait_turn
+
+    /* The BSP alone: both devices to a known state, and read back. */
+#define OUTB(port, value) mov $port, %dx; mov $value, %al; out %al, %dx
+#define CHECK(port, mask, value, code) mov $port, %dx; in %dx, %al; and $mask, %al; cmp $value, %al; mov $code, %cl; jne check_failed
+    OUTB(0x3fb, 0x83)          /* DLAB: divisor 1 */
+    OUTB(0x3f8, 0x01)
+    OUTB(0x3f9, 0x00)
+    OUTB(0x3fb, 0x03)          /* 8N1 */
+    OUTB(0x3f9, 0x00)          /* IER off */
+    OUTB(0x3fa, 0x07)          /* FIFOs on and cleared */
+    OUTB(0x3fc, 0x03)          /* DTR, RTS; loopback off */
+    OUTB(0x3ff, 0x5a)
+    CHECK(0x3fb, 0xff, 0x03, 10)
+    CHECK(0x3f9, 0xff, 0x00, 11)
+    CHECK(0x3fc, 0xff, 0x03, 12)
+    CHECK(0x3ff, 0xff, 0x5a, 13)
+    CHECK(0x3fa, 0xff, 0xc1, 14)   /* FIFOs on, nothing pending */
+    OUTB(0x3fb, 0x83)
+    CHECK(0x3f8, 0xff, 0x01, 15)
+    CHECK(0x3f9, 0xff, 0x00, 16)
+    OUTB(0x3fb, 0x03)
+    OUTB(0x43, 0x34)           /* counter 0: lobyte/hibyte, mode 2 */
+    OUTB(0x40, 0x00)
+    OUTB(0x40, 0x00)
+    OUTB(0x43, 0xe2)           /* read-back: counter 0's status */
+    CHECK(0x40, 0x3f, 0x34, 17)
+    OUTB(0x43, 0xb0)           /* counter 2: lobyte/hibyte, mode 0 */
+    OUTB(0x42, 0x10)
+    OUTB(0x42, 0x27)
+    OUTB(0x43, 0xe8)           /* read-back: counter 2's status */
+    CHECK(0x42, 0x3f, 0x30, 18)
+    PUTS(fight_over)
+    movl $1, fight_checked
+
+wait_turn:
+    cmpl $0, fight_checked
+    je wait_turn
+    cmp turn, %ebp
+    jne wait_turn
+    mov $vcpu_line, %esi       /* "vcpuN ok\n" with N the index */
+    mov %ebp, %eax
+    add $'0', %al
+    mov %al, vcpu_digit
+    call puts
+    lock incl turn
+    test %ebp, %ebp
+    jnz 9f
+1:  cmpl $CPUS, turn
+    jne 1b
+    PUTS(fight_ok)
+    jmp exit0
+9:  cli
+    hlt
+    jmp 9b
+
+check_failed:
+    mov $0xf4, %dx
+    mov %cl, %al
+    out %al, %dx
+1:  hlt
+    jmp 1b
+#else
+#error "build with one of CLI_HLT, PORT_STORM, MMIO_STORM, PIT_FLOOD, DEVICE_GARBAGE, TRIPLE_FAULT, EXC_STORM, SERIAL_FLOOD, IRQ_STORM, DEVICE_FIGHT"
 #endif
 
 exit0:
@@ -168,6 +561,33 @@ puts:
     jmp 1b
 3:  ret
 
+#if defined(EXC_STORM) || defined(SERIAL_FLOOD) || defined(IRQ_STORM) || defined(DEVICE_FIGHT)
+/* Our own GDT (Multiboot leaves none that the CPU could reload from): flat
+ * ring-0 code 0x08 and data 0x10, flat ring-3 code 0x1b and data 0x23. */
+setup_gdt:
+    lgdt gdt_ptr
+    ljmp $0x08, $1f
+1:  mov $0x10, %ax
+    mov %ax, %ds
+    mov %ax, %es
+    mov %ax, %fs
+    mov %ax, %gs
+    mov %ax, %ss
+    ret
+
+/* IDT entry %eax: an interrupt gate (ring 0, interrupts off) to %edx. */
+set_gate:
+    lea idt(,%eax,8), %eax
+    mov %edx, %ecx
+    and $0xffff, %ecx
+    or $0x00080000, %ecx
+    mov %ecx, (%eax)
+    and $0xffff0000, %edx
+    or $0x8e00, %edx
+    mov %edx, 4(%eax)
+    ret
+#endif
+
     /* In .text: one segment, at 1 MiB. */
 name:
 #if defined(CLI_HLT)
@@ -178,10 +598,77 @@ name:
     .asciz "mmio_storm\n"
 #elif defined(PIT_FLOOD)
     .asciz "pit_flood\n"
-#else
+#elif defined(DEVICE_GARBAGE)
     .asciz "device_garbage\n"
+#elif defined(TRIPLE_FAULT)
+    .asciz "triple_fault\n"
+#elif defined(EXC_STORM)
+    .asciz "exc_storm\n"
+#elif defined(SERIAL_FLOOD)
+    .asciz "serial_flood\n"
+#elif defined(IRQ_STORM)
+    .asciz "irq_storm\n"
+#else
+    .asciz "device_fight\n"
 #endif
 ok:
     .asciz "ok\n"
+ready:
+    .asciz "ready\n"
+delivered_label:
+    .asciz "delivered="
+decimal:
+    .ascii "0000000000"
+decimal_end:
+    .asciz "\n"
+fight_over:
+    .asciz "fight over\n"
+fight_ok:
+    .asciz "fight ok\n"
+vcpu_line:
+    .ascii "vcpu"
+vcpu_digit:
+    .asciz "0 ok\n"
+
+    .balign 8
+null_idt:
+    .word 0
+    .long 0
+    .balign 8
+gdt:
+    .quad 0
+    .quad 0x00cf9a000000ffff
+    .quad 0x00cf92000000ffff
+    .quad 0x00cffa000000ffff
+    .quad 0x00cff2000000ffff
+gdt_end:
+    .balign 8
+    .word 0
+gdt_ptr:
+    .word gdt_end - gdt - 1
+    .long gdt
+    .balign 8
+    .word 0
+idt_ptr:
+    .word 256 * 8 - 1
+    .long idt
+    .balign 4
+exceptions:
+    .long 0
+resume:
+    .long 0
+delivered:
+    .long 0
+arrived:
+    .long 0
+fought:
+    .long 0
+turn:
+    .long 0
+fight_checked:
+    .long 0
+    .balign 8
+idt:
+    .fill 256, 8, 0
 
     .section .note.GNU-stack, "", @progbits

@@ -12,11 +12,6 @@ namespace {
 
 constexpr int kBenchmarkFailed = 5;  // the guest's EXIT_SELFTEST_FAILED
 
-std::string describe(const VmmResult& result) {
-  return "exit " + std::to_string(result.exit_status) + "\n--- stdout ---\n" + result.out + "\n--- stderr ---\n" +
-         result.err;
-}
-
 // "12.5" -> 12.5; the line's microsecond fields have one decimal.
 double microseconds(const std::string& line, const std::string& key) {
   const std::string value = field(line, key);

@@ -17,11 +17,6 @@ namespace {
 constexpr int kGuestCrash = 121;
 constexpr int kTimeout = 124;
 
-std::string describe(const VmmResult& result) {
-  return "exit " + std::to_string(result.exit_status) + " signal " + std::to_string(result.signal) +
-         "\n--- stdout ---\n" + result.out + "\n--- stderr ---\n" + result.err;
-}
-
 struct Summary {
   long ticks;
   long scheduled;

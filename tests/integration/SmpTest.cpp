@@ -25,11 +25,6 @@ namespace {
 
 constexpr int kBadBoot = 4;  // the guest's EXIT_BAD_BOOT
 
-std::string describe(const VmmResult& result) {
-  return "exit " + std::to_string(result.exit_status) + "\n--- stdout ---\n" + result.out + "\n--- stderr ---\n" +
-         result.err;
-}
-
 std::uint64_t number(const std::string& line, const std::string& key) {
   const std::string value = field(line, key);
   EXPECT_FALSE(value.empty()) << key << " missing in: " << line;

@@ -12,8 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -82,6 +84,9 @@ VmmResult run_vmm(const VmmRun& run) {
       result.hung = true;
       ::kill(pid, SIGKILL);
     }
+    // VmHWM is a high-water mark, so sampling at every wake-up of this loop (at
+    // least every 100 ms) misses only growth in vmm's last moments.
+    result.peak_rss_kib = std::max(result.peak_rss_kib, peak_rss_kib(pid, "vmm"));
     pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
     const bool second_due = signalled && !signalled_twice && run.second_signal;
     ::poll(fds, 2, in_fd >= 0 || second_due ? 1 : 100);
@@ -115,6 +120,31 @@ VmmResult run_vmm(std::vector<std::string> args, std::string working_directory) 
   run.args = std::move(args);
   run.working_directory = std::move(working_directory);
   return run_vmm(run);
+}
+
+std::string describe(const VmmResult& result) {
+  return "exit " + std::to_string(result.exit_status) + " signal " + std::to_string(result.signal) +
+         "\n--- stdout ---\n" + result.out + "\n--- stderr ---\n" + result.err;
+}
+
+BuildKind build_kind() {
+#if defined(__SANITIZE_ADDRESS__)
+  return BuildKind::AddressSanitizer;
+#elif defined(__SANITIZE_THREAD__)
+  return BuildKind::ThreadSanitizer;
+#else
+  return BuildKind::Plain;
+#endif
+}
+
+std::uint64_t peak_rss_kib(int pid, const std::string& name) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    // Between fork and exec the child is still a copy of the test, with its pages.
+    if (line.rfind("Name:", 0) == 0 && line.substr(line.find_first_not_of(" \t", 5)) != name) return 0;
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10);
+  }
+  return 0;
 }
 
 std::string kvm_unusable_reason() {

@@ -2,6 +2,7 @@
 // Runs the built vmm binary as a user would and collects what it printed.
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -17,6 +18,10 @@ struct VmmResult {
   bool hung = false;  // the harness had to kill it
   // From the (first) signal the harness sent to vmm's exit; -1 if none was sent.
   std::chrono::microseconds signal_to_exit{-1};
+  // vmm's peak resident set (VmHWM in /proc/PID/status, in KiB), sampled while it
+  // was alive; 0 if it was never read. Not wait4's ru_maxrss: a forked child's
+  // includes the pages it shared with the test before exec.
+  std::uint64_t peak_rss_kib = 0;
 };
 
 struct VmmRun {
@@ -35,6 +40,18 @@ struct VmmRun {
 
 VmmResult run_vmm(const VmmRun& run);
 VmmResult run_vmm(std::vector<std::string> args, std::string working_directory = "");
+
+// The exit status, signal, stdout and stderr of a run, for a failed assertion's message.
+std::string describe(const VmmResult& result);
+
+// The kind of build these tests run in: sanitizer builds use several times the
+// memory of a plain one (shadow memory, quarantine), so memory bounds depend on it.
+enum class BuildKind { Plain, AddressSanitizer, ThreadSanitizer };
+BuildKind build_kind();
+
+// VmHWM of process `pid` in KiB once it runs the program `name` (its comm);
+// 0 before that, and when it cannot be read (the process is gone).
+std::uint64_t peak_rss_kib(int pid, const std::string& name);
 
 // Empty when /dev/kvm is usable; otherwise why not. With VMM_REQUIRE_KVM=1 in the
 // environment, tests fail on that reason instead of skipping.
