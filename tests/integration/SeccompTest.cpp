@@ -62,7 +62,7 @@ std::multimap<std::string, std::string> modes_of_a_running_vm(const std::vector<
   }
   request(socket, {{"cmd", "stop"}});
   const auto result = vm.get();
-  EXPECT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_EQ(result.exit_status, 0) << describe(result);
   return modes;
 }
 
