@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -68,7 +69,15 @@ std::multimap<std::string, std::string> modes_of_a_running_vm(const std::vector<
 
 TEST(Seccomp, EveryThreadIsFiltered) {
   REQUIRE_KVM();
-  const auto modes = modes_of_a_running_vm({});
+  auto modes = modes_of_a_running_vm({});
+  if (build_kind() == BuildKind::ThreadSanitizer) {
+    // TSan's background thread (also named "vmm") starts before main(), so
+    // before any filter: the one unfiltered thread, in that build only.
+    auto unfiltered = std::find_if(modes.begin(), modes.end(),
+                                   [](const auto& each) { return each.first == "vmm" && each.second == "0"; });
+    ASSERT_NE(unfiltered, modes.end());
+    modes.erase(unfiltered);
+  }
   for (const char* thread : {"vmm", "serial-out", "vcpu0", "vcpu1"}) EXPECT_EQ(modes.count(thread), 1u) << thread;
   for (const auto& [thread, mode] : modes) EXPECT_EQ(mode, "2") << "thread " << thread;
 }
