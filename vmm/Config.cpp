@@ -152,7 +152,7 @@ VmConfig parse_config(std::string_view json_text, const std::string& source, con
   const Json root = parse_json(json_text, source);
   const Reader reader(source);
   reader.expect_object(root, "",
-                       {"kernel", "cmdline", "modules", "memory_mib", "vcpus", "timeout_ms", "serial", "pit", "irq", "inject", "control", "seccomp"});
+                       {"kernel", "cmdline", "modules", "memory_mib", "vcpus", "timeout_ms", "serial", "pit", "irq", "inject", "control", "seccomp", "gdb"});
 
   VmConfig config;
   if (root.contains("kernel")) config.kernel = resolve(base_dir, reader.string(root["kernel"], "/kernel"));
@@ -271,6 +271,13 @@ VmConfig parse_config(std::string_view json_text, const std::string& source, con
   }
   if (root.contains("control")) config.control = resolve(base_dir, reader.string(root["control"], "/control"));
   if (root.contains("seccomp")) config.seccomp = reader.boolean(root["seccomp"], "/seccomp");
+  if (root.contains("gdb")) {
+    const Json& gdb = root["gdb"];
+    reader.expect_object(gdb, "/gdb", {"endpoint", "wait"});
+    if (!gdb.contains("endpoint")) reader.fail("/gdb/endpoint", "missing");
+    config.gdb = reader.string(gdb["endpoint"], "/gdb/endpoint");
+    if (gdb.contains("wait")) config.gdb_wait = reader.boolean(gdb["wait"], "/gdb/wait");
+  }
   if (root.contains("inject")) config.inject = parse_inject(reader, root["inject"], "/inject", config.irq_lines);
   return config;
 }

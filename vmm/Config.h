@@ -59,6 +59,8 @@ struct VmConfig {
   std::vector<InjectEvent> inject;           // the injection timeline
   std::filesystem::path control;             // control socket path; empty for none
   bool seccomp = true;                       // every thread under its allow-list (docs/seccomp.md)
+  std::string gdb;                           // GDB stub endpoint (tcp:HOST:PORT, unix:PATH); empty for none
+  bool gdb_wait = false;                     // every vCPU held before its first instruction until GDB continues
 };
 
 // Throws InputError("config <path>: ...") for any error. `source` names the file

@@ -48,7 +48,8 @@ std::string exit_reason_name(std::size_t reason) {
   static const std::pair<unsigned, const char*> kReasons[] = {
       {KVM_EXIT_IO, "io"},          {KVM_EXIT_MMIO, "mmio"},         {KVM_EXIT_HLT, "hlt"},
       {KVM_EXIT_INTR, "intr"},      {KVM_EXIT_SHUTDOWN, "shutdown"}, {KVM_EXIT_FAIL_ENTRY, "fail_entry"},
-      {KVM_EXIT_INTERNAL_ERROR, "internal_error"}, {KVM_EXIT_SYSTEM_EVENT, "system_event"}};
+      {KVM_EXIT_INTERNAL_ERROR, "internal_error"}, {KVM_EXIT_SYSTEM_EVENT, "system_event"},
+      {KVM_EXIT_DEBUG, "debug"}};
   for (const auto& [id, label] : kReasons)
     if (id == reason) return label;
   return "reason_" + std::to_string(reason);
@@ -105,6 +106,22 @@ Machine::Machine(const VmConfig& config, const KernelImage& kernel)
   const MpTable table = mp_table(config_, routing_, supported_cpuid);
   memory_.write(table.guest_address(), table.bytes());
   create_vcpus(entry_, supported_cpuid);
+  if (!config_.gdb.empty()) attach_debugger();
+}
+
+void Machine::attach_debugger() {
+  const int capabilities = kvm_.check_extension(KVM_CAP_SET_GUEST_DEBUG2);
+  if (kvm_.check_extension(KVM_CAP_SET_GUEST_DEBUG) <= 0)
+    throw HostError("--gdb needs KVM_CAP_SET_GUEST_DEBUG, which this kernel's KVM lacks");
+  std::vector<Vcpu*> vcpus;
+  for (auto& vcpu : vcpus_) vcpus.push_back(vcpu.get());
+  // Runners exist from run() on; a kick before then has nothing to interrupt.
+  gdb_target_ = std::make_unique<debug::GdbTarget>(
+      std::move(vcpus), memory_,
+      [this](std::uint32_t vcpu) {
+        if (vcpu < runners_.size()) runners_[vcpu]->kick();
+      },
+      [this] { return stopping_.load(); }, config_.gdb_wait, capabilities > 0 ? capabilities : 0);
 }
 
 MpTable Machine::mp_table(const VmConfig& config, const GsiRoutingTable& routing,
@@ -263,6 +280,7 @@ void Machine::request_stop(int status, std::string report) {
     std::lock_guard lock(pause_mutex_);  // wake vCPUs waiting in a pause
   }
   pause_changed_.notify_all();
+  if (gdb_target_) gdb_target_->wake_parked();
   for (auto& runner : runners_) runner->kick();
   io_.stop();
 }
@@ -327,8 +345,14 @@ int Machine::run() {
 
   // The event loop wakes PIT deadlines; keep the kernel from batching them.
   ::prctl(PR_SET_TIMERSLACK, 1UL);
-  for (auto& vcpu : vcpus_)
+  for (auto& vcpu : vcpus_) {
     runners_.push_back(std::make_unique<VcpuRunner>(*vcpu, io_bus_, mmio_bus_, *this, seccomp_));
+    runners_.back()->set_debug_hooks(gdb_target_.get());
+  }
+  if (gdb_target_)
+    gdb_server_ = std::make_unique<debug::GdbServer>(io_, debug::parse_gdb_endpoint(config_.gdb), *gdb_target_, [this] {
+      boost::asio::post(io_, [this] { request_stop(exit_status::kSuccess, "killed from the debugger"); });
+    });
   serial_->start(*com1_, [this] { request_stop(exit_status::kSuccess, "quit from the console (Ctrl-A x)"); });
   start_timeline();
   if (!config_.control.empty())
@@ -428,6 +452,7 @@ nlohmann::json Machine::stats() const {
   interrupts[std::to_string(com1_irq_->gsi())] = com1_irq_->edges();
   for (const auto& line : line_stats) interrupts[std::to_string(line.gsi)] = line.injected;
   stats["interrupts_by_gsi"] = interrupts;
+  if (gdb_server_) stats["gdb"] = gdb_server_->stats();
   if (pit_) {
     const auto pit = pit_->stats();
     stats["pit"] = {{"irq_edges", pit.irq_edges}, {"late_edges", pit.missed_edges},

@@ -36,6 +36,8 @@
 #include "vmm/control/ControlServer.h"
 #include "vmm/kvm/VcpuStats.h"
 #include "vmm/loader/EntryState.h"
+#include "vmm/debug/GdbServer.h"
+#include "vmm/debug/GdbTarget.h"
 #include "vmm/security/SeccompFilters.h"
 #include "vmm/serial/SerialBackend.h"
 
@@ -78,6 +80,7 @@ class Machine final : public RunControl {
  private:
   static EntryState load_kernel(const VmConfig& config, const KernelImage& kernel, GuestMemory& memory);
   void attach_devices();
+  void attach_debugger();
   void start_timeline();
   nlohmann::json handle_control(const nlohmann::json& request);
   void create_vcpus(const EntryState& entry, const std::vector<kvm_cpuid_entry2>& supported_cpuid);
@@ -115,6 +118,9 @@ class Machine final : public RunControl {
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
   std::vector<VcpuStats> vcpu_stats_;  // one per vCPU; empty ones where KVM has no statistics fd
   std::vector<std::unique_ptr<VcpuRunner>> runners_;
+  // With --gdb only. The target outlives the runners that hold it as DebugHooks.
+  std::unique_ptr<debug::GdbTarget> gdb_target_;
+  std::unique_ptr<debug::GdbServer> gdb_server_;
 
   std::atomic<bool> stopping_{false};
   std::atomic<bool> paused_{false};

@@ -60,6 +60,10 @@ kvm_lapic_state Vcpu::lapic() const {
   return state;
 }
 
+void Vcpu::set_guest_debug(const kvm_guest_debug& debug) {
+  check(::ioctl(fd_.get(), KVM_SET_GUEST_DEBUG, &debug), "KVM_SET_GUEST_DEBUG");
+}
+
 void Vcpu::inject_nmi() { check(::ioctl(fd_.get(), KVM_NMI), "KVM_NMI"); }
 
 void Vcpu::set_lapic(const kvm_lapic_state& state) { check(::ioctl(fd_.get(), KVM_SET_LAPIC, &state), "KVM_SET_LAPIC"); }

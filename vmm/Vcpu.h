@@ -29,6 +29,9 @@ class Vcpu {
   // KVM_NMI: queues an NMI for the next entry. Only from the vCPU's own thread
   // (it takes the vCPU mutex, which KVM_RUN holds).
   void inject_nmi();
+  // KVM_SET_GUEST_DEBUG: breakpoints, single-step. Only while the vCPU is
+  // outside KVM_RUN (a debugger stops every vCPU first).
+  void set_guest_debug(const kvm_guest_debug& debug);
   kvm_lapic_state lapic() const;
   void set_lapic(const kvm_lapic_state& state);
 

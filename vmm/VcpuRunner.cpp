@@ -109,6 +109,10 @@ void VcpuRunner::loop() {
       control_.wait_while_paused();
       continue;
     }
+    if (debug_ && debug_->must_park()) {
+      debug_->park(vcpu_.id());
+      continue;
+    }
     if (nmi_requested_.exchange(false)) vcpu_.inject_nmi();
     const int error = vcpu_.run();
     if (error == EINTR || error == EAGAIN) {
@@ -151,7 +155,23 @@ bool VcpuRunner::handle_exit() {
       fatal(exit_status::kGuestCrash, what);
       return false;
     }
+    case KVM_EXIT_DEBUG:
+      if (!debug_) {
+        fatal(exit_status::kUnexpectedExit, "KVM_EXIT_DEBUG without a debugger; guest state:");
+        return false;
+      }
+      debug_->debug_exit(vcpu_.id(), run.debug.arch);
+      return true;
     case KVM_EXIT_INTERNAL_ERROR: {
+      if (is_planted_int3(run)) {
+        // Reported as KVM_EXIT_DEBUG would on hardware: #BP at the int3, which
+        // has not executed (RIP still points at it).
+        kvm_debug_exit_arch exit{};
+        exit.exception = 3;
+        exit.pc = vcpu_.sregs().cs.base + vcpu_.regs().rip;
+        debug_->debug_exit(vcpu_.id(), exit);
+        return true;
+      }
       std::string what = "KVM_EXIT_INTERNAL_ERROR, suberror " + std::to_string(run.internal.suberror);
       if (run.internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
         what += " (instruction emulation failed)";
@@ -179,6 +199,14 @@ bool VcpuRunner::handle_exit() {
             "unexpected exit reason " + std::to_string(run.exit_reason) + "; guest state:");
       return false;
   }
+}
+
+bool VcpuRunner::is_planted_int3(const kvm_run& run) {
+  if (!debug_ || run.internal.suberror != KVM_INTERNAL_ERROR_EMULATION) return false;
+  const auto& failure = run.emulation_failure;
+  const bool have_bytes = failure.ndata >= 3 && (failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES);
+  if (!have_bytes || failure.insn_size < 1 || failure.insn_bytes[0] != 0xcc) return false;
+  return debug_->is_software_breakpoint(vcpu_.sregs().cs.base + vcpu_.regs().rip);
 }
 
 void VcpuRunner::handle_io(kvm_run& run) {

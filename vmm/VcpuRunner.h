@@ -32,6 +32,21 @@ class RunControl {
   virtual void wait_while_paused() = 0;
 };
 
+// What a debugger (the GDB stub) needs from a vCPU loop. Without --gdb a
+// runner has none, and the loop pays one predictable branch per exit.
+class DebugHooks {
+ public:
+  virtual ~DebugHooks() = default;
+  // Checked before every KVM_RUN: the debugger wants every vCPU stopped.
+  virtual bool must_park() const = 0;
+  // Blocks the vCPU thread until the debugger resumes it or the machine stops.
+  virtual void park(std::uint32_t vcpu) = 0;
+  // A KVM_EXIT_DEBUG (single-step, hardware breakpoint, software breakpoint),
+  // or a software breakpoint that this host's emulator reports as a failure.
+  virtual void debug_exit(std::uint32_t vcpu, const kvm_debug_exit_arch& exit) = 0;
+  virtual bool is_software_breakpoint(std::uint64_t linear_address) const = 0;
+};
+
 class VcpuRunner {
  public:
   // The signal used to kick a vCPU thread out of KVM_RUN. Its handler does
@@ -45,6 +60,8 @@ class VcpuRunner {
   }
   ~VcpuRunner();
 
+  // Before start(); `hooks` outlives the runner.
+  void set_debug_hooks(DebugHooks* hooks) { debug_ = hooks; }
   void start();
   // Makes the next (or current) KVM_RUN return at once. Any thread.
   void kick();
@@ -74,6 +91,8 @@ class VcpuRunner {
   void loop();
   // Returns false when the exit ends the run.
   bool handle_exit();
+  // A failed emulation that is this host's way of reporting an int3 we planted.
+  bool is_planted_int3(const kvm_run& run);
   void handle_io(kvm_run& run);
   void handle_mmio(kvm_run& run);
   void fatal(int status, const std::string& what);
@@ -84,6 +103,7 @@ class VcpuRunner {
   Bus& mmio_bus_;
   RunControl& control_;
   const security::SeccompFilters& seccomp_;
+  DebugHooks* debug_ = nullptr;
   std::thread thread_;
   pthread_t handle_{};
   std::atomic<bool> started_{false};

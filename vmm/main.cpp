@@ -42,6 +42,8 @@ struct RunOptions {
   bool print_routing = false;
   bool print_mptable = false;
   bool no_seccomp = false;
+  std::string gdb;
+  bool gdb_wait = false;
 };
 
 // "256", "256M", "2G" -> MiB.
@@ -111,6 +113,9 @@ int run_vm(const RunOptions& options) {
 
   if (!options.control.empty()) config.control = std::filesystem::absolute(options.control);
   if (options.no_seccomp) config.seccomp = false;
+  if (!options.gdb.empty()) config.gdb = options.gdb;
+  if (options.gdb_wait) config.gdb_wait = true;
+  if (config.gdb_wait && config.gdb.empty()) config.gdb = "tcp:127.0.0.1:1234";  // QEMU's -S with -s
   if (!options.inject.empty()) {
     const auto bytes = read_input_file(options.inject, "injection timeline", kMaxConfigBytes);
     auto events = parse_inject_file(std::string(bytes.begin(), bytes.end()), options.inject, config.irq_lines);
@@ -208,6 +213,10 @@ int main(int argc, char** argv) {
   run->add_option("--inject", options.inject, "Injection timeline (JSON), added to the config's");
   run->add_option("--stats", options.stats, "Write the run's counters as JSON to this file at exit");
   run->add_option("--control", options.control, "Listen for control requests on this Unix socket");
+  run->add_option("--gdb", options.gdb,
+                  "GDB remote stub on tcp:HOST:PORT, tcp::PORT or unix:PATH (gdb: target remote ...)");
+  run->add_flag("--gdb-wait", options.gdb_wait,
+                "Hold every vCPU before its first instruction until GDB continues (default --gdb tcp::1234)");
   run->add_flag("--no-seccomp", options.no_seccomp,
                 "Run without the per-thread system call filters (docs/seccomp.md); for diagnosis");
   run->add_flag("--print-routing", options.print_routing, "Print the GSI routing table and exit");

@@ -1,0 +1,230 @@
+// The GDB stub against Debian's gdb in batch mode and against a raw protocol
+// client: breakpoints in the bundled kernel's scheduler, backtraces, single
+// steps, hardware breakpoints, threads = vCPUs, Ctrl-C, detach, and clients
+// that send garbage or vanish.
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <future>
+#include <regex>
+#include <thread>
+
+#include "ControlRequests.h"
+#include "VmmProcess.h"
+
+namespace vmm::testing {
+namespace {
+
+struct GdbRun {
+  int status = -1;
+  std::string output;
+};
+
+// Runs gdb in batch mode on the kernel's symbols with `commands`, for at most
+// `limit_s` seconds (timeout(1) ends a gdb that waits for a stop that never comes).
+GdbRun run_gdb(const std::vector<std::string>& commands, int limit_s = 240) {
+  const std::string script = scratch_path("gdb-commands");
+  std::ofstream file(script);
+  for (const auto& command : commands) file << command << "\n";
+  file.close();
+  const std::string command_line = "timeout " + std::to_string(limit_s) + " gdb -batch -nx -x " + script + " " +
+                                   VMM_GUEST_KERNEL_SYMBOLS + " 2>&1";
+  GdbRun run;
+  FILE* pipe = ::popen(command_line.c_str(), "r");
+  if (!pipe) return run;
+  std::array<char, 4096> chunk;
+  while (std::size_t n = std::fread(chunk.data(), 1, chunk.size(), pipe)) run.output.append(chunk.data(), n);
+  run.status = ::pclose(pipe);
+  return run;
+}
+
+std::future<VmmResult> start_vmm(const std::string& socket, const std::vector<std::string>& extra) {
+  VmmRun run;
+  run.args = {"run", "--gdb", "unix:" + socket, "--timeout", "280s"};
+  run.args.insert(run.args.end(), extra.begin(), extra.end());
+  run.limit = std::chrono::seconds(300);
+  return std::async(std::launch::async, [run] { return run_vmm(run); });
+}
+
+// The values gdb printed for `p/x $pc`, in order.
+std::vector<std::string> printed_values(const std::string& output) {
+  std::vector<std::string> values;
+  static const std::regex value(R"(\$\d+ = (0x[0-9a-f]+))");
+  for (auto it = std::sregex_iterator(output.begin(), output.end(), value); it != std::sregex_iterator(); ++it)
+    values.push_back((*it)[1]);
+  return values;
+}
+
+void require_gdb() {
+  if (!have_program("gdb")) GTEST_FAIL() << "gdb is not installed (tools/test installs it)";
+}
+
+std::vector<std::string> scheduler_session(const std::string& socket, bool threads) {
+  std::vector<std::string> commands = {"set pagination off", "set confirm off", "target remote " + socket,
+                                       "break schedule", "continue", "bt", "info registers rip", "x/4i $pc",
+                                       "stepi", "p/x $pc", "stepi", "p/x $pc", "stepi", "p/x $pc"};
+  if (threads) commands.push_back("info threads");
+  for (const char* tail : {"delete", "hbreak sched_tick", "continue", "bt 1", "delete", "continue"})
+    commands.push_back(tail);
+  return commands;
+}
+
+void expect_scheduler_session(const GdbRun& gdb) {
+  EXPECT_NE(gdb.output.find("Breakpoint 1, "), std::string::npos) << gdb.output;
+  // The backtrace reaches schedule() from the return-to-user path of an interrupt or system call.
+  EXPECT_TRUE(std::regex_search(gdb.output, std::regex(R"(#0 .*schedule)"))) << gdb.output;
+  EXPECT_TRUE(std::regex_search(gdb.output, std::regex(R"(#1 .*(sched_|syscall|irq|trap))"))) << gdb.output;
+  EXPECT_TRUE(std::regex_search(gdb.output, std::regex(R"(rip\s+0x[0-9a-f]+)"))) << gdb.output;
+  EXPECT_TRUE(std::regex_search(gdb.output, std::regex(R"(=> 0x[0-9a-f]+)"))) << gdb.output;
+  const auto pcs = printed_values(gdb.output);
+  ASSERT_EQ(pcs.size(), 3u) << gdb.output;
+  EXPECT_NE(pcs[0], pcs[1]);
+  EXPECT_NE(pcs[1], pcs[2]);
+  EXPECT_TRUE(std::regex_search(gdb.output, std::regex(R"(Hardware assisted breakpoint 2 at)"))) << gdb.output;
+  EXPECT_TRUE(std::regex_search(gdb.output, std::regex(R"(#0 .*sched_tick)"))) << gdb.output;
+}
+
+TEST(Gdb, BreakInScheduleBacktraceStepAndRunToTheEnd) {
+  REQUIRE_KVM();
+  require_gdb();
+  const std::string socket = scratch_path("gdb.sock");
+  auto vm = start_vmm(socket, {"--gdb-wait", "--vcpus", "1"});
+  const auto gdb = run_gdb(scheduler_session(socket, false));
+  const auto result = vm.get();
+  expect_scheduler_session(gdb);
+  EXPECT_EQ(result.exit_status, 0) << describe(result) << "\n--- gdb ---\n" << gdb.output;
+  EXPECT_NE(result.out.find("total "), std::string::npos) << describe(result);
+}
+
+TEST(Gdb, TwoVcpusAreTwoThreadsAndABreakpointStopsBoth) {
+  REQUIRE_KVM();
+  require_gdb();
+  const std::string socket = scratch_path("gdb.sock");
+  auto vm = start_vmm(socket, {"--gdb-wait", "--vcpus", "2"});
+  const auto gdb = run_gdb(scheduler_session(socket, true));
+  const auto result = vm.get();
+  expect_scheduler_session(gdb);
+  EXPECT_TRUE(std::regex_search(gdb.output, std::regex(R"(Thread 1\b)"))) << gdb.output;
+  EXPECT_TRUE(std::regex_search(gdb.output, std::regex(R"(Thread 2\b)"))) << gdb.output;
+  EXPECT_EQ(result.exit_status, 0) << describe(result) << "\n--- gdb ---\n" << gdb.output;
+}
+
+// A raw protocol client, for what gdb's batch mode cannot do.
+class RspClient {
+ public:
+  explicit RspClient(const std::string& socket) : fd_(connect_unix(socket)) {}
+  ~RspClient() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool connected() const { return fd_ >= 0; }
+  void send_raw(const std::string& bytes) { send_all(fd_, bytes); }
+  void send(const std::string& payload) {
+    unsigned sum = 0;
+    for (unsigned char c : payload) sum += c;
+    char tail[8];
+    std::snprintf(tail, sizeof tail, "#%02x", sum & 0xff);
+    send_raw("$" + payload + tail);
+  }
+  // The next packet's payload (acks skipped); empty on timeout.
+  std::string receive(int limit_ms = 30000) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(limit_ms);
+    while (true) {
+      const auto start = buffer_.find('$');
+      const auto end = buffer_.find('#', start == std::string::npos ? 0 : start);
+      if (start != std::string::npos && end != std::string::npos && end + 2 < buffer_.size() + 0) {
+        std::string payload = buffer_.substr(start + 1, end - start - 1);
+        buffer_.erase(0, end + 3);
+        return payload;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || !read_more(static_cast<int>(left.count()))) return "";
+    }
+  }
+  // Everything that arrives within `ms`, acks included.
+  std::string drain(int ms) {
+    read_more(ms);
+    return std::exchange(buffer_, "");
+  }
+
+ private:
+  bool read_more(int limit_ms) {
+    pollfd readable{fd_, POLLIN, 0};
+    if (::poll(&readable, 1, limit_ms) <= 0) return false;
+    char chunk[4096];
+    const ssize_t n = ::read(fd_, chunk, sizeof chunk);
+    if (n <= 0) return false;
+    buffer_.append(chunk, static_cast<std::size_t>(n));
+    return true;
+  }
+  int fd_;
+  std::string buffer_;
+};
+
+TEST(Gdb, CtrlCStopsARunningGuestAndDetachLetsItFinish) {
+  REQUIRE_KVM();
+  const std::string socket = scratch_path("gdb.sock");
+  auto vm = start_vmm(socket, {"--vcpus", "2"});
+  {
+    RspClient client(socket);
+    ASSERT_TRUE(client.connected());
+    client.send("?");
+    EXPECT_TRUE(std::regex_match(client.receive(), std::regex("T[0-9a-f]{2}thread:[0-9a-f]+;.*")));
+    client.send("c");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    client.send_raw("\x03");
+    const std::string stop = client.receive();
+    EXPECT_TRUE(stop.rfind("T02thread:", 0) == 0) << stop;
+    client.send("qfThreadInfo");
+    EXPECT_EQ(client.receive(), "m1,2");
+    client.send("D");
+    EXPECT_EQ(client.receive(), "OK");
+  }
+  const auto result = vm.get();
+  EXPECT_EQ(result.exit_status, 0) << describe(result);
+  EXPECT_NE(result.out.find("total "), std::string::npos) << describe(result);
+}
+
+TEST(Gdb, GarbageBadChecksumsHugePacketsAndAVanishingClientLeaveTheVmRunning) {
+  REQUIRE_KVM();
+  const std::string socket = scratch_path("gdb.sock");
+  const std::string stats = scratch_path("stats.json");
+  auto vm = start_vmm(socket, {"--vcpus", "1", "--stats", stats});
+  {
+    RspClient client(socket);
+    ASSERT_TRUE(client.connected());
+    RspClient second(socket);  // one debugger at a time
+    client.send_raw("hello garbage");
+    client.send_raw("$g#00");  // wrong checksum
+    EXPECT_NE(client.drain(500).find('-'), std::string::npos);
+    client.send_raw("$" + std::string(1 << 20, 'm') + "#00");
+    client.send("qAttached");
+    EXPECT_EQ(client.receive(), "1");
+    client.send("vMustReplyEmpty");
+    EXPECT_EQ(client.receive(), "");
+    client.send("m0,zz");  // malformed
+    EXPECT_EQ(client.receive().rfind("E", 0), 0u);
+    client.send_raw("$m100000,1");  // and gone mid-packet
+  }
+  const auto result = vm.get();
+  EXPECT_EQ(result.exit_status, 0) << describe(result);
+  EXPECT_NE(result.err.find("refused a second debugger"), std::string::npos) << describe(result);
+  std::ifstream file(stats);
+  const auto json = nlohmann::json::parse(file, nullptr, false);
+  ASSERT_TRUE(json.contains("gdb")) << json.dump();
+  const auto& gdb = json["gdb"];
+  EXPECT_EQ(gdb["clients"], 1);
+  EXPECT_EQ(gdb["refused_clients"], 1);
+  EXPECT_GE(gdb["bad_checksums"].get<int>(), 1);
+  EXPECT_EQ(gdb["oversized_packets"], 1);
+  EXPECT_GT(gdb["garbage_bytes"].get<int>(), 0);
+  EXPECT_EQ(gdb["disconnects_mid_packet"], 1);
+}
+
+}  // namespace
+}  // namespace vmm::testing
