@@ -38,7 +38,10 @@ class RspDecoder {
   std::size_t pending_bytes() const;
 
  private:
-  enum class State { Idle, Payload, Escape, Checksum1, Checksum2 };
+  enum class State { Idle, Payload, Escape, RunLength, Checksum1, Checksum2 };
+  void start_packet();
+  void append(char byte);  // stores a decoded byte, or marks the packet oversized
+
   State state_ = State::Idle;
   std::string raw_;  // the payload as sent, escapes and run-lengths undone on the fly
   std::size_t raw_bytes_ = 0;
