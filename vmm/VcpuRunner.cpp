@@ -109,7 +109,7 @@ void VcpuRunner::loop() {
       control_.wait_while_paused();
       continue;
     }
-    if (debug_ && debug_->must_park()) {
+    if (debug_ && debug_->must_park(vcpu_.id())) {
       debug_->park(vcpu_.id());
       continue;
     }

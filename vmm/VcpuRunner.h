@@ -37,8 +37,8 @@ class RunControl {
 class DebugHooks {
  public:
   virtual ~DebugHooks() = default;
-  // Checked before every KVM_RUN: the debugger wants every vCPU stopped.
-  virtual bool must_park() const = 0;
+  // Checked before every KVM_RUN: the debugger wants this vCPU stopped.
+  virtual bool must_park(std::uint32_t vcpu) const = 0;
   // Blocks the vCPU thread until the debugger resumes it or the machine stops.
   virtual void park(std::uint32_t vcpu) = 0;
   // A KVM_EXIT_DEBUG (single-step, hardware breakpoint, software breakpoint),

@@ -65,8 +65,9 @@ class GdbServer::Session : public std::enable_shared_from_this<GdbServer::Sessio
 
   void start() {
     // GDB's first question is why the target stopped: stop it if it runs.
-    if (!target_.must_park()) target_.interrupt();
+    if (!target_.stopped()) target_.interrupt();
     target_.wait_until_stopped(kStopLimit);
+    general_ = stop_vcpu();
     read();
   }
 
@@ -76,6 +77,9 @@ class GdbServer::Session : public std::enable_shared_from_this<GdbServer::Sessio
     if (!target_.wait_until_stopped(kStopLimit)) return;
     running_ = false;
     ++server_.stats_.stops_reported;
+    // After a stop reply GDB takes the reported thread as the current one
+    // (it sends no Hg before its 'g').
+    general_ = stop_vcpu();
     send(stop_text());
   }
 
@@ -155,9 +159,9 @@ class GdbServer::Session : public std::enable_shared_from_this<GdbServer::Sessio
     return static_cast<std::uint32_t>(thread - 1);
   }
 
-  void resume(std::vector<bool> stepping) {
+  void resume(const std::vector<GdbTarget::Resume>& actions) {
     running_ = true;
-    target_.resume(stepping);
+    target_.resume(actions);
   }
 
   void respond(const std::string& payload) {
@@ -211,29 +215,34 @@ class GdbServer::Session : public std::enable_shared_from_this<GdbServer::Sessio
             },
             [&](const cmd::Continue& resume_at) -> std::optional<std::string> {
               if (resume_at.address) set_rip(*resume_at.address);
-              resume({});
+              resume(std::vector(target_.vcpu_count(), GdbTarget::Resume::Continue));
               return std::nullopt;  // the stop reply comes later
             },
             [&](const cmd::Step& step_at) -> std::optional<std::string> {
               if (step_at.address) set_rip(*step_at.address);
-              std::vector<bool> stepping(target_.vcpu_count(), false);
-              stepping[continuing_ ? *continuing_ : stop_vcpu()] = true;
-              resume(stepping);
+              // As QEMU: the others run while one steps (vCont can say otherwise).
+              std::vector actions(target_.vcpu_count(), GdbTarget::Resume::Continue);
+              actions[continuing_ ? *continuing_ : stop_vcpu()] = GdbTarget::Resume::Step;
+              resume(actions);
               return std::nullopt;
             },
             [&](const cmd::VContQuery&) -> std::optional<std::string> { return "vCont;c;C;s;S"; },
             [&](const cmd::VCont& vcont) -> std::optional<std::string> {
-              std::vector<bool> stepping(target_.vcpu_count(), false), decided(target_.vcpu_count(), false);
+              // The first action that names a vCPU decides; one that names
+              // none applies to the rest; a vCPU no action covers stays stopped.
+              std::vector actions(target_.vcpu_count(), GdbTarget::Resume::Stay);
+              std::vector<bool> decided(target_.vcpu_count(), false);
               for (const auto& action : vcont.actions) {
                 for (std::uint32_t id = 0; id < target_.vcpu_count(); ++id) {
                   const bool applies = action.thread == kAllThreads || action.thread == kAnyThread ||
                                        action.thread == static_cast<ThreadId>(id) + 1;
                   if (!applies || decided[id]) continue;
                   decided[id] = true;
-                  stepping[id] = action.action == 's' || action.action == 'S';
+                  const bool step = action.action == 's' || action.action == 'S';
+                  actions[id] = step ? GdbTarget::Resume::Step : GdbTarget::Resume::Continue;
                 }
               }
-              resume(stepping);
+              resume(actions);
               return std::nullopt;
             },
             [&](const cmd::InsertBreakpoint& insert) -> std::optional<std::string> {

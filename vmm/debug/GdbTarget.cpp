@@ -45,7 +45,8 @@ GdbTarget::GdbTarget(std::vector<Vcpu*> vcpus, GuestMemory& memory, std::functio
       memory_(memory),
       kick_(std::move(kick)),
       machine_stopping_(std::move(machine_stopping)),
-      capabilities_(guest_debug_capabilities) {
+      capabilities_(guest_debug_capabilities),
+      released_(vcpus_.size(), !start_stopped) {
   if (start_stopped) {
     stop_ = Stop{0, kSigtrap, ""};
     stop_requested_.store(true);
@@ -63,6 +64,7 @@ void GdbTarget::request_stop(const Stop& stop) {
     std::lock_guard lock(mutex_);
     if (!stop_) stop_ = stop;  // all-stop: the first event is the one reported
     stop_requested_.store(true, std::memory_order_release);
+    released_.assign(released_.size(), false);
     listener = listener_;
   }
   for (std::uint32_t id = 0; id < vcpu_count(); ++id) kick_(id);
@@ -110,12 +112,18 @@ kvm_guest_debug GdbTarget::guest_debug(bool stepping) const {
   return debug;
 }
 
-void GdbTarget::resume(const std::vector<bool>& stepping) {
-  for (std::uint32_t id = 0; id < vcpu_count(); ++id)
-    vcpus_[id]->set_guest_debug(guest_debug(id < stepping.size() && stepping[id]));
+void GdbTarget::resume(const std::vector<Resume>& actions) {
+  std::vector<bool> released(vcpu_count(), false);
+  for (std::uint32_t id = 0; id < vcpu_count() && id < actions.size(); ++id) {
+    if (actions[id] == Resume::Stay) continue;
+    vcpus_[id]->set_guest_debug(guest_debug(actions[id] == Resume::Step));
+    released[id] = true;
+  }
   {
     std::lock_guard lock(mutex_);
     stop_.reset();
+    released_ = released;
+    partial_.store(std::find(released.begin(), released.end(), false) != released.end(), std::memory_order_release);
     stop_requested_.store(false, std::memory_order_release);
   }
   changed_.notify_all();
@@ -136,16 +144,18 @@ void GdbTarget::release() {
   {
     std::lock_guard lock(mutex_);
     stop_.reset();
+    released_.assign(released_.size(), true);
+    partial_.store(false, std::memory_order_release);
     stop_requested_.store(false, std::memory_order_release);
   }
   changed_.notify_all();
 }
 
-void GdbTarget::park(std::uint32_t) {
+void GdbTarget::park(std::uint32_t vcpu) {
   std::unique_lock lock(mutex_);
   ++parked_;
   changed_.notify_all();
-  changed_.wait(lock, [this] { return !stop_requested_.load() || machine_stopping_(); });
+  changed_.wait(lock, [&] { return (!stop_requested_.load() && released_[vcpu]) || machine_stopping_(); });
   --parked_;
 }
 

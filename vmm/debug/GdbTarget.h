@@ -36,6 +36,9 @@ class GdbTarget final : public DebugHooks {
     std::string reason;  // stop-reply extras, e.g. "hwbreak:;" or "watch:ADDR;"
   };
   enum class Result { Done, Unsupported, Failed };
+  // What each vCPU does when the debugger resumes (vCont): a vCPU given no
+  // action stays stopped.
+  enum class Resume { Stay, Continue, Step };
 
   // `kick(i)` brings vCPU i out of KVM_RUN. With `start_stopped` every vCPU
   // parks before its first instruction (--gdb-wait).
@@ -54,8 +57,9 @@ class GdbTarget final : public DebugHooks {
   bool stopped() const;
   // The event that stopped the machine; empty while running.
   std::optional<Stop> stop_event() const;
-  // Resumes every vCPU; those in `stepping` execute one instruction and stop.
-  void resume(const std::vector<bool>& stepping);
+  // One action per vCPU; a stepping vCPU executes one instruction and stops
+  // the machine.
+  void resume(const std::vector<Resume>& actions);
   // Removes every breakpoint and resumes (GDB detached or went away).
   void release();
 
@@ -71,7 +75,13 @@ class GdbTarget final : public DebugHooks {
   Result remove_breakpoint(unsigned type, std::uint64_t address, unsigned length);
 
   // --- DebugHooks, on vCPU threads ---
-  bool must_park() const override { return stop_requested_.load(std::memory_order_acquire); }
+  // One load while every vCPU runs; the lock only while some are held.
+  bool must_park(std::uint32_t vcpu) const override {
+    if (stop_requested_.load(std::memory_order_acquire)) return true;
+    if (!partial_.load(std::memory_order_acquire)) return false;
+    std::lock_guard lock(mutex_);
+    return !released_[vcpu];
+  }
   void park(std::uint32_t vcpu) override;
   void debug_exit(std::uint32_t vcpu, const kvm_debug_exit_arch& exit) override;
   bool is_software_breakpoint(std::uint64_t linear_address) const override;
@@ -103,7 +113,9 @@ class GdbTarget final : public DebugHooks {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> partial_{false};  // some vCPUs were left stopped by the last resume
   std::uint32_t parked_ = 0;
+  std::vector<bool> released_;  // which parked vCPUs the last resume let go
   std::optional<Stop> stop_;
   std::function<void()> listener_;
 
