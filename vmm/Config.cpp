@@ -1,5 +1,7 @@
 #include "vmm/Config.h"
 
+#include "vmm/debug/GdbEndpoint.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -276,6 +278,8 @@ VmConfig parse_config(std::string_view json_text, const std::string& source, con
     reader.expect_object(gdb, "/gdb", {"endpoint", "wait"});
     if (!gdb.contains("endpoint")) reader.fail("/gdb/endpoint", "missing");
     config.gdb = reader.string(gdb["endpoint"], "/gdb/endpoint");
+    if (!debug::parse_gdb_endpoint(config.gdb))
+      reader.fail("/gdb/endpoint", std::string("expected ") + debug::kGdbEndpointForms + ", got \"" + config.gdb + "\"");
     if (gdb.contains("wait")) config.gdb_wait = reader.boolean(gdb["wait"], "/gdb/wait");
   }
   if (root.contains("inject")) config.inject = parse_inject(reader, root["inject"], "/inject", config.irq_lines);

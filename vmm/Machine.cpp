@@ -350,7 +350,7 @@ int Machine::run() {
     runners_.back()->set_debug_hooks(gdb_target_.get());
   }
   if (gdb_target_)
-    gdb_server_ = std::make_unique<debug::GdbServer>(io_, debug::parse_gdb_endpoint(config_.gdb), *gdb_target_, [this] {
+    gdb_server_ = std::make_unique<debug::GdbServer>(io_, *debug::parse_gdb_endpoint(config_.gdb), *gdb_target_, [this] {
       boost::asio::post(io_, [this] { request_stop(exit_status::kSuccess, "killed from the debugger"); });
     });
   serial_->start(*com1_, [this] { request_stop(exit_status::kSuccess, "quit from the console (Ctrl-A x)"); });

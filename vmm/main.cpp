@@ -18,6 +18,7 @@
 #include "vmm/Machine.h"
 #include "vmm/Platform.h"
 #include "vmm/control/ControlClient.h"
+#include "vmm/debug/GdbEndpoint.h"
 
 namespace {
 
@@ -113,7 +114,11 @@ int run_vm(const RunOptions& options) {
 
   if (!options.control.empty()) config.control = std::filesystem::absolute(options.control);
   if (options.no_seccomp) config.seccomp = false;
-  if (!options.gdb.empty()) config.gdb = options.gdb;
+  if (!options.gdb.empty()) {
+    if (!debug::parse_gdb_endpoint(options.gdb))
+      throw InputError("--gdb " + options.gdb + ": expected " + debug::kGdbEndpointForms);
+    config.gdb = options.gdb;
+  }
   if (options.gdb_wait) config.gdb_wait = true;
   if (config.gdb_wait && config.gdb.empty()) config.gdb = "tcp:127.0.0.1:1234";  // QEMU's -S with -s
   if (!options.inject.empty()) {

@@ -149,6 +149,18 @@ const BadConfig kBadConfigs[] = {
        "CONFIG: /inject: expected an array, got a number"},
       {"control_number", "{\"control\": 1}",
        "CONFIG: /control: expected a string, got a number"},
+      {"gdb_not_object", "{\"gdb\": \"tcp::1234\"}",
+       "CONFIG: /gdb: expected an object, got a string"},
+      {"gdb_no_endpoint", "{\"gdb\": {\"wait\": true}}",
+       "CONFIG: /gdb/endpoint: missing"},
+      {"gdb_bad_endpoint", "{\"gdb\": {\"endpoint\": \"serial0\"}}",
+       "CONFIG: /gdb/endpoint: expected tcp:HOST:PORT, tcp::PORT, PORT or unix:PATH, got \"serial0\""},
+      {"gdb_port_too_big", "{\"gdb\": {\"endpoint\": \"tcp::70000\"}}",
+       "CONFIG: /gdb/endpoint: expected tcp:HOST:PORT, tcp::PORT, PORT or unix:PATH, got \"tcp::70000\""},
+      {"gdb_wait_string", "{\"gdb\": {\"endpoint\": \"unix:/tmp/x\", \"wait\": \"yes\"}}",
+       "CONFIG: /gdb/wait: expected true or false, got a string"},
+      {"seccomp_string", "{\"seccomp\": \"off\"}",
+       "CONFIG: /seccomp: expected true or false, got a string"},
       {"number_overflow", "{\"vcpus\": 7e1204}",
        "CONFIG: not valid JSON: number overflow parsing '7e1204'"},
 };
@@ -181,6 +193,8 @@ TEST(BadInput, CommandLineProblems) {
   expect_input_error({"run", "--timeout", "-1"}, "--timeout -1: must be positive");
   expect_input_error({"run", "--frobnicate"}, "--frobnicate");
   expect_input_error({"fly"}, "fly");
+  expect_input_error({"run", "--gdb", "tcp:localhost"}, "--gdb tcp:localhost: expected tcp:HOST:PORT, tcp::PORT, PORT or unix:PATH");
+  expect_input_error({"run", "--gdb", "unix:"}, "--gdb unix:: expected");
 }
 
 TEST(BadInput, KernelProblems) {

@@ -32,31 +32,6 @@ struct Overloaded : Ts... {
 
 }  // namespace
 
-std::string GdbEndpoint::describe() const {
-  return kind == Kind::Unix ? "unix:" + path : "tcp:" + host + ":" + std::to_string(port);
-}
-
-GdbEndpoint parse_gdb_endpoint(const std::string& text) {
-  GdbEndpoint endpoint;
-  if (text.rfind("unix:", 0) == 0) {
-    endpoint.kind = GdbEndpoint::Kind::Unix;
-    endpoint.path = text.substr(5);
-    if (endpoint.path.empty()) throw InputError("--gdb " + text + ": unix: needs a path");
-    return endpoint;
-  }
-  std::string rest = text.rfind("tcp:", 0) == 0 ? text.substr(4) : text;
-  if (const auto colon = rest.rfind(':'); colon != std::string::npos) {
-    if (colon > 0) endpoint.host = rest.substr(0, colon);
-    rest = rest.substr(colon + 1);
-  }
-  char* end = nullptr;
-  const unsigned long port = std::strtoul(rest.c_str(), &end, 10);
-  if (rest.empty() || *end != '\0' || port > 65535)
-    throw InputError("--gdb " + text + ": expected tcp:HOST:PORT, tcp::PORT, PORT or unix:PATH");
-  endpoint.port = static_cast<std::uint16_t>(port);
-  return endpoint;
-}
-
 // One debugger's connection: the decoder, the stop state, thread selection.
 class GdbServer::Session : public std::enable_shared_from_this<GdbServer::Session> {
  public:

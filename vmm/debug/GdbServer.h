@@ -14,20 +14,10 @@
 #include <optional>
 #include <string>
 
+#include "vmm/debug/GdbEndpoint.h"
 #include "vmm/debug/GdbTarget.h"
 
 namespace vmm::debug {
-
-struct GdbEndpoint {
-  enum class Kind { Tcp, Unix } kind = Kind::Tcp;
-  std::string host = "127.0.0.1";  // TCP
-  std::uint16_t port = 1234;       // TCP
-  std::string path;                // Unix
-  std::string describe() const;
-};
-
-// "tcp:HOST:PORT", "tcp::PORT", ":PORT", "PORT" or "unix:PATH"; throws InputError.
-GdbEndpoint parse_gdb_endpoint(const std::string& text);
 
 struct GdbStats {
   std::uint64_t clients = 0, refused_clients = 0, packets = 0, bad_checksums = 0, oversized_packets = 0,
