@@ -46,7 +46,8 @@ GdbTarget::GdbTarget(std::vector<Vcpu*> vcpus, GuestMemory& memory, std::functio
       kick_(std::move(kick)),
       machine_stopping_(std::move(machine_stopping)),
       capabilities_(guest_debug_capabilities),
-      released_(vcpus_.size(), !start_stopped) {
+      released_(vcpus_.size(), !start_stopped),
+      applied_(vcpus_.size(), kvm_guest_debug{}) {
   if (start_stopped) {
     stop_ = Stop{0, kSigtrap, ""};
     stop_requested_.store(true);
@@ -116,7 +117,8 @@ void GdbTarget::resume(const std::vector<Resume>& actions) {
   std::vector<bool> released(vcpu_count(), false);
   for (std::uint32_t id = 0; id < vcpu_count() && id < actions.size(); ++id) {
     if (actions[id] == Resume::Stay) continue;
-    vcpus_[id]->set_guest_debug(guest_debug(actions[id] == Resume::Step));
+    applied_[id] = guest_debug(actions[id] == Resume::Step);
+    vcpus_[id]->set_guest_debug(applied_[id]);
     released[id] = true;
   }
   {
@@ -139,8 +141,8 @@ void GdbTarget::release() {
     software_.clear();
   }
   hardware_ = {};
-  kvm_guest_debug off{};
-  for (auto* vcpu : vcpus_) vcpu->set_guest_debug(off);
+  applied_.assign(vcpus_.size(), kvm_guest_debug{});
+  for (auto* vcpu : vcpus_) vcpu->set_guest_debug(kvm_guest_debug{});
   {
     std::lock_guard lock(mutex_);
     stop_.reset();
@@ -165,6 +167,15 @@ void GdbTarget::wake_parked() {
 }
 
 void GdbTarget::debug_exit(std::uint32_t vcpu, const kvm_debug_exit_arch& exit) {
+  if (exit.exception == 3 && !is_software_breakpoint(exit.pc) && (capabilities_ & KVM_GUESTDBG_INJECT_BP)) {
+    // The guest's own int3 (USE_SW_BP intercepts them all): give it back as
+    // the #BP it would have been, and stay out of the way.
+    kvm_guest_debug debug = applied_[vcpu];
+    debug.control |= KVM_GUESTDBG_INJECT_BP;
+    vcpus_[vcpu]->set_guest_debug(debug);
+    vcpus_[vcpu]->set_guest_debug(applied_[vcpu]);
+    return;
+  }
   Stop stop{vcpu, kSigtrap, ""};
   if (exit.exception == 1 && !(exit.dr6 & kDr6SingleStep)) {
     for (unsigned slot = 0; slot < hardware_.size(); ++slot) {

@@ -122,6 +122,8 @@ class GdbTarget final : public DebugHooks {
   // Event loop only, except is_software_breakpoint(), which reads under mutex_.
   std::map<std::uint64_t, SoftwareBreakpoint> software_;
   std::array<HardwareSlot, 4> hardware_{};
+  // What each vCPU was last given; its own thread reads it to reinject a #BP.
+  std::vector<kvm_guest_debug> applied_;
 };
 
 }  // namespace vmm::debug

@@ -47,9 +47,11 @@ const std::vector<AllowedSyscall>& table() {
 
       // vCPU threads: the KVM_RUN loop and its exits.
       {"ioctl", {Vcpu},
-       requests({REQUEST(KVM_RUN), REQUEST(KVM_GET_REGS), REQUEST(KVM_GET_SREGS), REQUEST(KVM_NMI)},
-                {"KVM_RUN", "KVM_GET_REGS", "KVM_GET_SREGS", "KVM_NMI"}),
-       "KVM_RUN; the guest state in a crash report; an NMI asked for through the control socket"},
+       requests({REQUEST(KVM_RUN), REQUEST(KVM_GET_REGS), REQUEST(KVM_GET_SREGS), REQUEST(KVM_NMI),
+                 REQUEST(KVM_SET_GUEST_DEBUG)},
+                {"KVM_RUN", "KVM_GET_REGS", "KVM_GET_SREGS", "KVM_NMI", "KVM_SET_GUEST_DEBUG"}),
+       "KVM_RUN; the guest state in a crash report and at a breakpoint; an NMI asked for through the control "
+       "socket; under GDB, the guest's own int3 given back to it"},
       {"epoll_ctl", {Vcpu}, {},
        "Boost.Asio wakes the event loop this way when a vCPU posts work to it (PIT deadlines, UART input room, stop)"},
 
