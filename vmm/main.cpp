@@ -18,6 +18,7 @@
 #include "vmm/Machine.h"
 #include "vmm/Platform.h"
 #include "vmm/control/ControlClient.h"
+#include "vmm/control/StatsReport.h"
 #include "vmm/debug/GdbEndpoint.h"
 
 namespace {
@@ -179,7 +180,7 @@ int report(const nlohmann::json& answer, bool json) {
   } else if (!answer.value("ok", false)) {
     std::fprintf(stderr, "vmm: the VM refused: %s\n", answer.value("error", std::string("?")).c_str());
   } else if (answer.contains("stats")) {
-    std::printf("%s\n", answer["stats"].dump(2).c_str());
+    std::fputs(format_stats(answer["stats"]).c_str(), stdout);
   } else if (answer.contains("scheduled")) {
     std::printf("scheduled %llu injection(s)\n", static_cast<unsigned long long>(answer["scheduled"].get<std::uint64_t>()));
   } else {
