@@ -226,7 +226,7 @@ X86Registers GdbTarget::registers(std::uint32_t vcpu) const {
 void GdbTarget::set_registers(std::uint32_t vcpu, const X86Registers& in) {
   kvm_regs r = vcpus_.at(vcpu)->regs();
   __u64* general[] = {&r.rax, &r.rbx, &r.rcx, &r.rdx, &r.rsi, &r.rdi, &r.rbp, &r.rsp,
-                              &r.r8,  &r.r9,  &r.r10, &r.r11, &r.r12, &r.r13, &r.r14, &r.r15};
+                      &r.r8,  &r.r9,  &r.r10, &r.r11, &r.r12, &r.r13, &r.r14, &r.r15};
   for (unsigned i = 0; i < 16; ++i) *general[i] = in.gpr[i];
   r.rip = in.rip;
   r.rflags = (r.rflags & ~0xffffffffull) | in.eflags;
