@@ -120,8 +120,12 @@ TEST_F(ControlTest, TwentyConcurrentClientsAndAbusersKeepTotalsExact) {
   // Every accepted request scheduled two injections; wait until all have fired
   // and the guest has taken what it will.
   wait_until_quiet(socket_);
+  // A progress line comes every 100 ms of a task's run time, which a starved
+  // host stretches: unloaded one comes within 100-200 ms; under four busy
+  // loops on two cores, ticks arrive late and count as steal, so give it 10 s.
   const std::size_t before = progress_lines();
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  for (int waited_ms = 0; progress_lines() == before && waited_ms < 10000; waited_ms += 50)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_GT(progress_lines(), before) << "the guest stopped making progress";
   EXPECT_TRUE(request(socket_, {{"cmd", "nmi"}})["ok"].get<bool>());  // nmi=finish: the guest reports and exits
   const auto result = vm.get();
