@@ -163,12 +163,12 @@ bool VcpuRunner::handle_exit() {
       debug_->debug_exit(vcpu_.id(), run.debug.arch);
       return true;
     case KVM_EXIT_INTERNAL_ERROR: {
-      if (is_planted_int3(run)) {
+      if (const auto int3 = planted_int3(run)) {
         // Reported as KVM_EXIT_DEBUG would on hardware: #BP at the int3, which
         // has not executed (RIP still points at it).
         kvm_debug_exit_arch exit{};
         exit.exception = 3;
-        exit.pc = vcpu_.sregs().cs.base + vcpu_.regs().rip;
+        exit.pc = *int3;
         debug_->debug_exit(vcpu_.id(), exit);
         return true;
       }
@@ -201,12 +201,14 @@ bool VcpuRunner::handle_exit() {
   }
 }
 
-bool VcpuRunner::is_planted_int3(const kvm_run& run) {
-  if (!debug_ || run.internal.suberror != KVM_INTERNAL_ERROR_EMULATION) return false;
+std::optional<std::uint64_t> VcpuRunner::planted_int3(const kvm_run& run) {
+  if (!debug_ || run.internal.suberror != KVM_INTERNAL_ERROR_EMULATION) return std::nullopt;
   const auto& failure = run.emulation_failure;
   const bool have_bytes = failure.ndata >= 3 && (failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES);
-  if (!have_bytes || failure.insn_size < 1 || failure.insn_bytes[0] != 0xcc) return false;
-  return debug_->is_software_breakpoint(vcpu_.sregs().cs.base + vcpu_.regs().rip);
+  if (!have_bytes || failure.insn_size < 1 || failure.insn_bytes[0] != 0xcc) return std::nullopt;
+  const std::uint64_t linear = vcpu_.sregs().cs.base + vcpu_.regs().rip;
+  if (!debug_->is_software_breakpoint(linear)) return std::nullopt;
+  return linear;
 }
 
 void VcpuRunner::handle_io(kvm_run& run) {

@@ -91,8 +91,9 @@ class VcpuRunner {
   void loop();
   // Returns false when the exit ends the run.
   bool handle_exit();
-  // A failed emulation that is this host's way of reporting an int3 we planted.
-  bool is_planted_int3(const kvm_run& run);
+  // A failed emulation that is this host's way of reporting an int3 we
+  // planted: its linear address; none for any other failure.
+  std::optional<std::uint64_t> planted_int3(const kvm_run& run);
   void handle_io(kvm_run& run);
   void handle_mmio(kvm_run& run);
   void fatal(int status, const std::string& what);

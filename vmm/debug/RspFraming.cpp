@@ -59,6 +59,19 @@ std::vector<RspEvent> RspDecoder::feed(std::span<const std::uint8_t> bytes) {
 
   for (const std::uint8_t byte : bytes) {
     if (state_ != State::Idle) ++raw_bytes_;
+    if ((state_ == State::Payload || state_ == State::RunLength) && (byte == '$' || byte == '#')) {
+      if (byte == '$') {
+        // An unescaped '$' can only start a packet: the previous one was cut
+        // short (a client that reconnected, a lost byte). Resynchronise.
+        events.push_back({RspEvent::Kind::Garbage, std::move(raw_)});
+        start_packet();
+      } else {
+        // After a '*', too: GDB never uses '#' as a count, so the '*' was the
+        // packet's last byte.
+        state_ = State::Checksum1;
+      }
+      continue;
+    }
     switch (state_) {
       case State::Idle:
         if (byte == '$') {
@@ -77,17 +90,6 @@ std::vector<RspEvent> RspDecoder::feed(std::span<const std::uint8_t> bytes) {
         break;
 
       case State::Payload:
-        if (byte == '$') {
-          // An unescaped '$' can only start a packet: the previous one was cut
-          // short (a client that reconnected, a lost byte). Resynchronise.
-          events.push_back({RspEvent::Kind::Garbage, std::move(raw_)});
-          start_packet();
-          break;
-        }
-        if (byte == '#') {
-          state_ = State::Checksum1;
-          break;
-        }
         sum_ = static_cast<std::uint8_t>(sum_ + byte);
         if (byte == '}') {
           state_ = State::Escape;
@@ -106,16 +108,6 @@ std::vector<RspEvent> RspDecoder::feed(std::span<const std::uint8_t> bytes) {
         break;
 
       case State::RunLength:
-        if (byte == '$') {
-          events.push_back({RspEvent::Kind::Garbage, std::move(raw_)});
-          start_packet();
-          break;
-        }
-        if (byte == '#') {
-          // GDB never uses '#' as a count; the '*' was the last byte of the packet.
-          state_ = State::Checksum1;
-          break;
-        }
         sum_ = static_cast<std::uint8_t>(sum_ + byte);
         if (!oversized_) {
           const char repeated = raw_.back();

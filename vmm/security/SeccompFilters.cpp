@@ -136,10 +136,7 @@ SeccompFilters SeccompFilters::compile() {
 
 void SeccompFilters::confine_current_thread(ThreadKind kind) const {
   if (!enabled_) return;
-  static const std::string kind_names[] = {std::string(thread_kind_name(ThreadKind::EventLoop)),
-                                           std::string(thread_kind_name(ThreadKind::Vcpu)),
-                                           std::string(thread_kind_name(ThreadKind::SerialWriter))};
-  t_kind_name = kind_names[static_cast<std::size_t>(kind)].c_str();
+  t_kind_name = thread_kind_name(kind).data();  // a string literal: NUL-terminated
   ::pthread_getname_np(::pthread_self(), t_thread_name, sizeof t_thread_name);
   // The report needs SIGSYS delivered: a blocked SIGSYS from a trap kills the
   // process without a word.
