@@ -113,16 +113,21 @@ void Injector::inject_once(LineState& state) {
   ++state.stats.injected;
   ++state.outstanding;
   state.last_injection_ns = clock_.now_ns();
+  bool coalesced = false;
   if (state.line.trigger == Trigger::Edge) {
     state.line.irq->pulse();
-    return;
-  }
-  if (state.asserted) {
+    state.answered_seq = state.stats.injected;
+  } else if (state.asserted) {
     ++state.stats.coalesced;
-    return;
+    coalesced = true;
+  } else {
+    state.asserted = true;
+    state.line.irq->raise();
+    state.answered_seq = state.stats.injected;
   }
-  state.asserted = true;
-  state.line.irq->raise();
+  if (observer_)
+    observer_->injected(static_cast<std::size_t>(&state - lines_.data()), state.stats.injected,
+                        state.last_injection_ns, clock_.now_ns(), coalesced);
 }
 
 Injector::Acknowledgement Injector::acknowledge(std::uint32_t gsi, std::optional<std::uint32_t> vcpu) {
@@ -136,6 +141,7 @@ Injector::Acknowledgement Injector::acknowledge(std::uint32_t gsi, std::optional
     // acknowledgement of an edge line counts as a delivery.
     if (state.line.trigger == Trigger::Level && !state.asserted) {
       ++state.stats.spurious;
+      if (observer_) observer_->acknowledged(index, Acknowledgement::Spurious, state.answered_seq, 0, vcpu);
       return Acknowledgement::Spurious;
     }
     ++state.stats.delivered;
@@ -150,6 +156,10 @@ Injector::Acknowledgement Injector::acknowledge(std::uint32_t gsi, std::optional
         state.outstanding == 1 ? std::optional<std::uint64_t>(state.last_injection_ns) : std::nullopt;
     // One acknowledgement serves everything injected so far: what was injected
     // before it and not acknowledged separately was coalesced into it.
+    if (observer_)
+      observer_->acknowledged(index, Acknowledgement::Delivered, state.answered_seq,
+                              state.line.trigger == Trigger::Edge && state.outstanding > 1 ? state.outstanding - 1 : 0,
+                              vcpu);
     state.outstanding = 0;
     if (state.line.trigger == Trigger::Level) {
       state.asserted = false;

@@ -98,8 +98,28 @@ class Injector {
   // batches instead of waiting for the whole burst.
   static constexpr unsigned kMaxInjectionsPerTurn = 256;
 
+  // What a trace records of the injector's work (vmm/trace). Called with the
+  // injector's lock held, on the thread that did the work: keep it short.
+  class Observer {
+   public:
+    virtual ~Observer() = default;
+    // The `seq`-th injection (from 1) into line `line` (its index), whose
+    // eventfd write ran from `start_ns` to `end_ns`; `coalesced` when a level
+    // line was still up, so nothing was written.
+    virtual void injected(std::size_t line, std::uint64_t seq, std::uint64_t start_ns, std::uint64_t end_ns,
+                          bool coalesced) = 0;
+    // An acknowledgement of `line`, which answers injection `seq` (an edge
+    // line's latest, the one that raised a level line) and, on an edge line,
+    // coalesced `coalesced` injections before it.
+    virtual void acknowledged(std::size_t line, Acknowledgement found, std::uint64_t seq, std::uint64_t coalesced,
+                              std::optional<std::uint32_t> vcpu) = 0;
+  };
+
   Injector(Clock& clock, std::vector<Line> lines, unsigned vcpus = 1);
   ~Injector();
+
+  // Before the first schedule(); `observer` outlives the injector.
+  void set_observer(Observer* observer) { observer_ = observer; }
 
   // A line by name, or by GSI written as a number; -1 when there is none.
   int find(std::string_view name_or_gsi) const;
@@ -148,6 +168,9 @@ class Injector {
     LineStats stats;
     std::uint64_t last_injection_ns = 0;
     std::uint64_t outstanding = 0;  // injected since the last acknowledgement
+    // The injection an acknowledgement answers: an edge line's latest, or the
+    // one that raised a level line (the later ones were coalesced into it).
+    std::uint64_t answered_seq = 0;
     Histogram latency;
     std::uint64_t unmarked = 0;  // acknowledgements no wake mark has answered yet
     // The injection the last acknowledgement answered, when it was a single one.
@@ -164,6 +187,7 @@ class Injector {
   std::vector<std::unique_ptr<Burst>> bursts_;  // finished ones are reaped on the next schedule()
   std::uint64_t stray_acknowledgements_ = 0;
   std::uint64_t stray_wake_marks_ = 0;
+  Observer* observer_ = nullptr;
 };
 
 }  // namespace vmm

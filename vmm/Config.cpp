@@ -144,6 +144,13 @@ void validate_memory_mib(std::uint64_t mib, const std::string& where) {
                      std::to_string(VmConfig::kMaxMemoryMib) + " MiB, got " + std::to_string(mib));
 }
 
+namespace {
+constexpr const char* kTraceBufferRange = "must be between 0.0625 (64 KiB) and 4096 MiB";
+bool trace_buffer_in_range(double mib) {
+  return mib >= TraceConfig::kMinBufferMib && mib <= TraceConfig::kMaxBufferMib;
+}
+}  // namespace
+
 void validate_vcpus(long long vcpus, const std::string& where) {
   if (vcpus < 1 || vcpus > VmConfig::kMaxVcpus)
     throw InputError(where + ": must be between 1 and " + std::to_string(VmConfig::kMaxVcpus) + ", got " +
@@ -154,7 +161,7 @@ VmConfig parse_config(std::string_view json_text, const std::string& source, con
   const Json root = parse_json(json_text, source);
   const Reader reader(source);
   reader.expect_object(root, "",
-                       {"kernel", "cmdline", "modules", "memory_mib", "vcpus", "timeout_ms", "serial", "pit", "irq", "inject", "control", "seccomp", "gdb"});
+                       {"kernel", "cmdline", "modules", "memory_mib", "vcpus", "timeout_ms", "serial", "pit", "irq", "inject", "control", "seccomp", "gdb", "trace"});
 
   VmConfig config;
   if (root.contains("kernel")) config.kernel = resolve(base_dir, reader.string(root["kernel"], "/kernel"));
@@ -282,6 +289,19 @@ VmConfig parse_config(std::string_view json_text, const std::string& source, con
       reader.fail("/gdb/endpoint", std::string("expected ") + debug::kGdbEndpointForms + ", got \"" + config.gdb + "\"");
     if (gdb.contains("wait")) config.gdb_wait = reader.boolean(gdb["wait"], "/gdb/wait");
   }
+  if (root.contains("trace")) {
+    const Json& trace = root["trace"];
+    reader.expect_object(trace, "/trace", {"file", "buffer_mib"});
+    if (!trace.contains("file")) reader.fail("/trace/file", "missing");
+    const std::string file = reader.string(trace["file"], "/trace/file");
+    if (file.empty()) reader.fail("/trace/file", "must not be empty");
+    config.trace.file = resolve(base_dir, file);
+    if (trace.contains("buffer_mib")) {
+      if (!trace["buffer_mib"].is_number()) reader.fail("/trace/buffer_mib", "expected a number of MiB");
+      config.trace.buffer_mib = trace["buffer_mib"].get<double>();
+      if (!trace_buffer_in_range(config.trace.buffer_mib)) reader.fail("/trace/buffer_mib", kTraceBufferRange);
+    }
+  }
   if (root.contains("inject")) config.inject = parse_inject(reader, root["inject"], "/inject", config.irq_lines);
   return config;
 }
@@ -296,6 +316,10 @@ std::vector<InjectEvent> parse_inject_file(std::string_view json_text, const std
     return parse_inject(reader, root["inject"], "/inject", lines);
   }
   return parse_inject(reader, root, "", lines);
+}
+
+void validate_trace_buffer_mib(double mib, const std::string& where) {
+  if (!trace_buffer_in_range(mib)) throw InputError(where + ": " + kTraceBufferRange);
 }
 
 }  // namespace vmm

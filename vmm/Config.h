@@ -42,6 +42,14 @@ struct InjectEvent {
   std::string serial;
 };
 
+// --trace: where the timeline goes and how much memory its buffers may take.
+struct TraceConfig {
+  static constexpr double kMinBufferMib = 1.0 / 16;  // 64 KiB: a few thousand events
+  static constexpr double kMaxBufferMib = 4096;
+  std::filesystem::path file;  // empty: no trace
+  double buffer_mib = 16;
+};
+
 struct VmConfig {
   static constexpr std::uint64_t kMinMemoryMib = 2;
   static constexpr std::uint64_t kMaxMemoryMib = 1u << 20;  // 1 TiB
@@ -61,6 +69,7 @@ struct VmConfig {
   bool seccomp = true;                       // every thread under its allow-list (docs/seccomp.md)
   std::string gdb;                           // GDB stub endpoint (tcp:HOST:PORT, unix:PATH); empty for none
   bool gdb_wait = false;                     // every vCPU held before its first instruction until GDB continues
+  TraceConfig trace;                         // docs/tracing.md
 };
 
 // Throws InputError("config <path>: ...") for any error. `source` names the file
@@ -79,5 +88,6 @@ SerialConfig parse_serial_option(const std::string& value);
 // The same checks for values that arrive from the command line.
 void validate_memory_mib(std::uint64_t mib, const std::string& where);
 void validate_vcpus(long long vcpus, const std::string& where);
+void validate_trace_buffer_mib(double mib, const std::string& where);
 
 }  // namespace vmm

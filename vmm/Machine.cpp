@@ -100,13 +100,34 @@ Machine::Machine(const VmConfig& config, const KernelImage& kernel)
   }
   vm_.create_irqchip();
   vm_.set_gsi_routing(routing_);
+  if (!config_.trace.file.empty()) start_trace();
   attach_devices();
   const auto supported_cpuid = kvm_.supported_cpuid();
   // The loader kept the BIOS area clear, and RAM is at least 2 MiB, so this is RAM.
   const MpTable table = mp_table(config_, routing_, supported_cpuid);
   memory_.write(table.guest_address(), table.bytes());
   create_vcpus(entry_, supported_cpuid);
+  if (trace_) trace_->set_tsc_khz(vcpus_.front()->tsc_khz().value_or(0));
   if (!config_.gdb.empty()) attach_debugger();
+}
+
+void Machine::start_trace() {
+  trace::TraceSession::Setup setup;
+  setup.file = config_.trace.file;
+  setup.buffer_bytes = static_cast<std::size_t>(config_.trace.buffer_mib * (1 << 20));
+  setup.layout.vcpus = config_.vcpus;
+  for (const auto& line : config_.irq_lines) setup.layout.lines.push_back({line.name, line.gsi});
+  setup.layout.io_bus = &io_bus_;
+  setup.layout.mmio_bus = &mmio_bus_;
+  setup.layout.control_requests = control::request_names();
+  trace_ = std::make_unique<trace::TraceSession>(std::move(setup), memory_, io_);
+}
+
+IrqLine& Machine::traced(IrqLine& line, trace::TracedIrqLine::Style style, std::uint32_t track,
+                         std::unique_ptr<trace::TracedIrqLine>& keep) {
+  if (!trace_) return line;
+  keep = std::make_unique<trace::TracedIrqLine>(line, style, track);
+  return *keep;
 }
 
 void Machine::attach_debugger() {
@@ -171,19 +192,37 @@ void Machine::attach_devices() {
   serial_ = SerialBackend::create(config_.serial, io_, seccomp_);
 
   com1_irq_ = std::make_unique<IrqfdLine>(vm_.fd(), kCom1Gsi);
-  com1_ = std::make_unique<Uart16550>(*com1_irq_, serial_->output());
-  debug_exit_ = std::make_unique<DebugExit>([this](std::uint8_t value) { request_stop(value, ""); });
+  ByteSink* serial_out = &serial_->output();
+  if (trace_) {
+    traced_serial_out_ = std::make_unique<trace::TracingByteSink>(serial_->output());
+    serial_out = traced_serial_out_.get();
+    serial_->set_input_observer([](std::size_t bytes) {
+      trace::Tracer::record({.start = trace::Tracer::now_ns(), .a = bytes, .kind = trace::RecordKind::SerialIn});
+    });
+  }
+  com1_ = std::make_unique<Uart16550>(
+      traced(*com1_irq_, trace::TracedIrqLine::Style::Levels, trace::tracks::kCom1Line, traced_com1_irq_), *serial_out);
+  debug_exit_ = std::make_unique<DebugExit>([this](std::uint8_t value) {
+    if (trace_) trace::Tracer::record({.start = trace::Tracer::now_ns(), .a = value, .kind = trace::RecordKind::DebugExit});
+    request_stop(value, "");
+  });
   std::vector<Injector::Line> injectable;
   for (const auto& line : config_.irq_lines) {
     std::unique_ptr<IrqLine> irq;
-    if (line.trigger == Trigger::Level)
-      irq = std::make_unique<ResampledIrqfdLine>(vm_.fd(), line.gsi, io_);
-    else
+    if (line.trigger == Trigger::Level) {
+      auto level = std::make_unique<ResampledIrqfdLine>(vm_.fd(), line.gsi, io_);
+      if (trace_)
+        level->set_resample_callback([track = static_cast<std::uint32_t>(injectable.size())] {
+          trace::Tracer::record({.start = trace::Tracer::now_ns(), .kind = trace::RecordKind::Resample, .track = track});
+        });
+      irq = std::move(level);
+    } else
       irq = std::make_unique<IrqfdLine>(vm_.fd(), line.gsi);
     injectable.push_back({line.name, line.gsi, line.trigger, irq.get()});
     scripted_lines_.emplace_back(line.name, std::move(irq));
   }
   injector_ = std::make_unique<Injector>(clock_, std::move(injectable), config_.vcpus);
+  injector_->set_observer(trace_.get());
   // The port is written on the thread of the vCPU whose handler acknowledges.
   ack_port_ = std::make_unique<InterruptAckPort>([this](std::uint32_t gsi) {
     switch (injector_->acknowledge(gsi, VcpuRunner::current_vcpu())) {
@@ -194,13 +233,23 @@ void Machine::attach_devices() {
     return InterruptAckPort::Answer::NoDevice;
   });
   wake_mark_port_ = std::make_unique<WakeMarkPort>([this](std::uint32_t gsi) { injector_->wake_mark(gsi); });
-  i8042_ = std::make_unique<I8042>([this] { request_stop(exit_status::kSuccess, "guest reset the machine through the i8042"); });
+  i8042_ = std::make_unique<I8042>([this] {
+    if (trace_) trace::Tracer::record({.start = trace::Tracer::now_ns(), .kind = trace::RecordKind::I8042Reset});
+    request_stop(exit_status::kSuccess, "guest reset the machine through the i8042");
+  });
 
   if (config_.pit.backend == PitConfig::Backend::User) {
     // IRQ0 on a resampling irqfd, so the PIT hears the guest's EOI and can
     // reinject ticks a late host wakeup would otherwise lose, as KVM's PIT does.
     pit_irq_ = std::make_unique<ResampledIrqfdLine>(vm_.fd(), kPitGsi, io_);
-    pit_ = std::make_unique<Pit8254>(clock_, *pit_irq_, Pit8254::Irq0Delivery::Reinject);
+    Clock* pit_clock = &clock_;
+    if (trace_) {
+      traced_pit_clock_ = std::make_unique<trace::TracingClock>(clock_);
+      pit_clock = traced_pit_clock_.get();
+    }
+    pit_ = std::make_unique<Pit8254>(
+        *pit_clock, traced(*pit_irq_, trace::TracedIrqLine::Style::Edges, trace::tracks::kPitLine, traced_pit_irq_),
+        Pit8254::Irq0Delivery::Reinject);
     pit_irq_->set_resample_callback([pit = pit_.get()] { pit->irq0_acknowledged(); });
     system_control_ = std::make_unique<SystemControlPort>(*pit_, clock_);
     io_bus_.add(kPitPort, Pit8254::kPorts, *pit_, "8254 PIT");
@@ -215,6 +264,11 @@ void Machine::attach_devices() {
   io_bus_.add(kInterruptAckPort, InterruptAckPort::kPorts, *ack_port_, "interrupt acknowledge");
   io_bus_.add(kWakeMarkPort, WakeMarkPort::kPorts, *wake_mark_port_, "wake mark");
   io_bus_.add(kPostCodePort, 1, post_code_, "POST code");
+  // Present without --trace too, answering "off", so a guest's probe is not an unclaimed access.
+  trace_port_ = std::make_unique<TracePort>(
+      trace_ != nullptr, [this](std::uint32_t address) { trace_->guest_registered(address); },
+      [this] { trace_->guest_sync(); });
+  io_bus_.add(TracePort::kBase, TracePort::kPorts, *trace_port_, "trace port");
   mmio_bus_.add(kScratchMmio, ScratchRegister::kBytes, scratch_mmio_, "scratch register");
   io_bus_.add(I8042::kDataPort, 1, i8042_->data_port(), "i8042 data");
   io_bus_.add(I8042::kCommandPort, 1, i8042_->command_port(), "i8042 command");
@@ -348,6 +402,7 @@ int Machine::run() {
   for (auto& vcpu : vcpus_) {
     runners_.push_back(std::make_unique<VcpuRunner>(*vcpu, io_bus_, mmio_bus_, *this, seccomp_));
     runners_.back()->set_debug_hooks(gdb_target_.get());
+    if (trace_) runners_.back()->set_trace_ring(&trace_->tracer().vcpu_ring(vcpu->id()));
   }
   if (gdb_target_)
     gdb_server_ = std::make_unique<debug::GdbServer>(io_, *debug::parse_gdb_endpoint(config_.gdb), *gdb_target_, [this] {
@@ -362,6 +417,7 @@ int Machine::run() {
   // Set up, and every other thread started: from here on the event loop's
   // allow-list holds for this thread until vmm exits.
   seccomp_.confine_current_thread(security::ThreadKind::EventLoop);
+  if (trace_) trace_->start();
 
   auto work = boost::asio::make_work_guard(io_);
   io_.run();
@@ -379,6 +435,10 @@ int Machine::run() {
   for (auto& runner : runners_) runner->join();
   signals.cancel();
   serial_->finish();
+  if (trace_) {
+    if (traced_serial_out_) traced_serial_out_->flush();
+    trace_->finish();
+  }
   if (!stop_report_.empty()) std::fprintf(stderr, "vmm: %s\n", stop_report_.c_str());
   return exit_status_;
 }
@@ -453,6 +513,7 @@ nlohmann::json Machine::stats() const {
   for (const auto& line : line_stats) interrupts[std::to_string(line.gsi)] = line.injected;
   stats["interrupts_by_gsi"] = interrupts;
   if (gdb_server_) stats["gdb"] = gdb_server_->stats();
+  if (trace_) stats["trace"] = trace_->stats();
   if (pit_) {
     const auto pit = pit_->stats();
     stats["pit"] = {{"irq_edges", pit.irq_edges}, {"late_edges", pit.missed_edges},
@@ -495,7 +556,11 @@ nlohmann::json Machine::handle_control(const nlohmann::json& json) {
       return nlohmann::json::object();
     }
   };
-  return std::visit(Executor{*this}, control::parse_request(json));
+  const std::uint64_t start = trace_ ? trace::Tracer::now_ns() : 0;
+  const auto request = control::parse_request(json);
+  nlohmann::json response = std::visit(Executor{*this}, request);
+  if (trace_) trace_->control_request(request.index(), start, trace::Tracer::now_ns());
+  return response;
 }
 
 }  // namespace vmm

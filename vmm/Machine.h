@@ -18,6 +18,7 @@
 #include "devices/InterruptAckPort.h"
 #include "devices/I8042.h"
 #include "devices/ScratchRegister.h"
+#include "devices/TracePort.h"
 #include "devices/Pit8254.h"
 #include "devices/Uart16550.h"
 #include "devices/WakeMarkPort.h"
@@ -40,6 +41,10 @@
 #include "vmm/debug/GdbTarget.h"
 #include "vmm/security/SeccompFilters.h"
 #include "vmm/serial/SerialBackend.h"
+#include "vmm/trace/TraceSession.h"
+#include "vmm/trace/TracedIrqLine.h"
+#include "vmm/trace/TracingByteSink.h"
+#include "vmm/trace/TracingClock.h"
 
 namespace vmm {
 
@@ -84,6 +89,10 @@ class Machine final : public RunControl {
   void start_timeline();
   nlohmann::json handle_control(const nlohmann::json& request);
   void create_vcpus(const EntryState& entry, const std::vector<kvm_cpuid_entry2>& supported_cpuid);
+  void start_trace();
+  // With --trace, the traced stand-ins the devices get; the plain ones otherwise.
+  IrqLine& traced(IrqLine& line, trace::TracedIrqLine::Style style, std::uint32_t track,
+                  std::unique_ptr<trace::TracedIrqLine>& keep);
 
   VmConfig config_;
   // Compiled before any thread exists; each confines itself once set up.
@@ -97,6 +106,11 @@ class Machine final : public RunControl {
   Vm vm_;
   GsiRoutingTable routing_;
   AsioClock clock_;
+  // With --trace only; outlives everything that records into it.
+  std::unique_ptr<trace::TraceSession> trace_;
+  std::unique_ptr<trace::TracedIrqLine> traced_pit_irq_, traced_com1_irq_;
+  std::unique_ptr<trace::TracingByteSink> traced_serial_out_;
+  std::unique_ptr<trace::TracingClock> traced_pit_clock_;
   std::unique_ptr<SerialBackend> serial_;
   std::unique_ptr<ResampledIrqfdLine> pit_irq_;
   std::unique_ptr<IrqfdLine> com1_irq_;
@@ -111,6 +125,7 @@ class Machine final : public RunControl {
   std::unique_ptr<Injector> injector_;
   std::unique_ptr<InterruptAckPort> ack_port_;
   std::unique_ptr<WakeMarkPort> wake_mark_port_;
+  std::unique_ptr<TracePort> trace_port_;
   std::vector<std::unique_ptr<DeadlineTimer>> timeline_timers_;
   std::unique_ptr<ControlServer> control_;
   Bus io_bus_{"port I/O bus"};

@@ -64,6 +64,12 @@ void Vcpu::set_guest_debug(const kvm_guest_debug& debug) {
   check(::ioctl(fd_.get(), KVM_SET_GUEST_DEBUG, &debug), "KVM_SET_GUEST_DEBUG");
 }
 
+std::optional<std::uint32_t> Vcpu::tsc_khz() const {
+  const int khz = ::ioctl(fd_.get(), KVM_GET_TSC_KHZ, 0);
+  if (khz <= 0) return std::nullopt;
+  return static_cast<std::uint32_t>(khz);
+}
+
 void Vcpu::inject_nmi() { check(::ioctl(fd_.get(), KVM_NMI), "KVM_NMI"); }
 
 void Vcpu::set_lapic(const kvm_lapic_state& state) { check(::ioctl(fd_.get(), KVM_SET_LAPIC, &state), "KVM_SET_LAPIC"); }

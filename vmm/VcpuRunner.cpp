@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "vmm/ExitStatus.h"
+#include "vmm/trace/Tracer.h"
 
 namespace vmm {
 
@@ -93,6 +94,8 @@ void VcpuRunner::loop() {
   std::snprintf(name, sizeof name, "vcpu%u", vcpu_.id());
   pthread_setname_np(pthread_self(), name);
   current_vcpu_id = static_cast<int>(vcpu_.id());
+  // Devices this thread drives (the UART's level, the ack port) record here too.
+  if (trace_ring_) trace::Tracer::bind_current_thread(trace_ring_);
   try {
     seccomp_.confine_current_thread(security::ThreadKind::Vcpu);
   } catch (const std::exception& error) {
@@ -106,28 +109,67 @@ void VcpuRunner::loop() {
   std::atomic_ref<std::uint8_t> immediate_exit(vcpu_.run_state().immediate_exit);
   while (!control_.stopping()) {
     if (control_.paused()) {
-      control_.wait_while_paused();
+      wait_while_held(false);
       continue;
     }
     if (debug_ && debug_->must_park(vcpu_.id())) {
-      debug_->park(vcpu_.id());
+      wait_while_held(true);
       continue;
     }
     if (nmi_requested_.exchange(false)) vcpu_.inject_nmi();
-    const int error = vcpu_.run();
-    if (error == EINTR || error == EAGAIN) {
-      immediate_exit.store(0);
-      continue;
-    }
-    if (error != 0) {
-      control_.request_stop(exit_status::kHostError,
-                            "vCPU " + std::to_string(vcpu_.id()) + ": KVM_RUN failed: " + std::strerror(error));
-      return;
-    }
-    exits_.fetch_add(1, std::memory_order_relaxed);
-    count(exits_by_reason_[vcpu_.run_state().exit_reason % kExitReasons]);
-    if (!handle_exit()) return;
+    const Step step = trace_ring_ ? run_once<true>(immediate_exit) : run_once<false>(immediate_exit);
+    if (step == Step::Stop) return;
   }
+}
+
+void VcpuRunner::wait_while_held(bool for_debugger) {
+  const std::uint64_t since = trace_ring_ ? trace::Tracer::now_ns() : 0;
+  if (for_debugger)
+    debug_->park(vcpu_.id());
+  else
+    control_.wait_while_paused();
+  if (trace_ring_)
+    trace_ring_->push({.start = since, .end = trace::Tracer::now_ns(), .kind = trace::RecordKind::Paused,
+                       .sub = for_debugger, .track = vcpu_.id()});
+}
+
+template <bool kTraced>
+VcpuRunner::Step VcpuRunner::run_once(std::atomic_ref<std::uint8_t>& immediate_exit) {
+  std::uint64_t entered = 0, exited = 0;
+  if constexpr (kTraced) entered = trace::Tracer::now_ns();
+  const int error = vcpu_.run();
+  if constexpr (kTraced) exited = trace::Tracer::now_ns();
+  if (error == EINTR || error == EAGAIN) {
+    immediate_exit.store(0);
+    if constexpr (kTraced)
+      trace_ring_->push({.start = entered, .end = exited, .a = exited, .kind = trace::RecordKind::KvmRun,
+                         .sub = KVM_EXIT_INTR, .track = vcpu_.id()});
+    return Step::Next;
+  }
+  if (error != 0) {
+    control_.request_stop(exit_status::kHostError,
+                          "vCPU " + std::to_string(vcpu_.id()) + ": KVM_RUN failed: " + std::strerror(error));
+    return Step::Stop;
+  }
+  exits_.fetch_add(1, std::memory_order_relaxed);
+  const kvm_run& run = vcpu_.run_state();
+  count(exits_by_reason_[run.exit_reason % kExitReasons]);
+  const bool go_on = handle_exit();
+  if constexpr (kTraced) {
+    trace::Record record{.start = entered, .end = trace::Tracer::now_ns(), .a = exited,
+                         .kind = trace::RecordKind::KvmRun, .sub = static_cast<std::uint16_t>(run.exit_reason),
+                         .track = vcpu_.id()};
+    if (run.exit_reason == KVM_EXIT_IO) {
+      record.b = run.io.port;
+      record.c = run.io.size | (run.io.direction == KVM_EXIT_IO_OUT ? 1u : 0u) << 8 |
+                 static_cast<std::uint64_t>(run.io.count) << 16;
+    } else if (run.exit_reason == KVM_EXIT_MMIO) {
+      record.b = run.mmio.phys_addr;
+      record.c = run.mmio.len | (run.mmio.is_write ? 1u : 0u) << 8 | 1u << 16;
+    }
+    trace_ring_->push(record);
+  }
+  return go_on ? Step::Next : Step::Stop;
 }
 
 void VcpuRunner::fatal(int status, const std::string& what) {

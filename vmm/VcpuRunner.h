@@ -18,6 +18,7 @@
 #include "devices/Bus.h"
 #include "vmm/Vcpu.h"
 #include "vmm/security/SeccompFilters.h"
+#include "vmm/trace/TraceRing.h"
 
 namespace vmm {
 
@@ -62,6 +63,8 @@ class VcpuRunner {
 
   // Before start(); `hooks` outlives the runner.
   void set_debug_hooks(DebugHooks* hooks) { debug_ = hooks; }
+  // Before start(): with --trace, the ring this vCPU's thread records into.
+  void set_trace_ring(trace::TraceRing* ring) { trace_ring_ = ring; }
   void start();
   // Makes the next (or current) KVM_RUN return at once. Any thread.
   void kick();
@@ -89,6 +92,12 @@ class VcpuRunner {
 
  private:
   void loop();
+  enum class Step { Next, Stop };
+  // One KVM_RUN and its exit; the traced instance also times both and records
+  // them, so that without --trace the loop pays one branch per exit.
+  template <bool kTraced>
+  Step run_once(std::atomic_ref<std::uint8_t>& immediate_exit);
+  void wait_while_held(bool for_debugger);
   // Returns false when the exit ends the run.
   bool handle_exit();
   // A failed emulation that is this host's way of reporting an int3 we
@@ -105,6 +114,7 @@ class VcpuRunner {
   RunControl& control_;
   const security::SeccompFilters& seccomp_;
   DebugHooks* debug_ = nullptr;
+  trace::TraceRing* trace_ring_ = nullptr;
   std::thread thread_;
   pthread_t handle_{};
   std::atomic<bool> started_{false};

@@ -46,6 +46,8 @@ struct RunOptions {
   bool no_seccomp = false;
   std::string gdb;
   bool gdb_wait = false;
+  std::string trace;
+  std::optional<double> trace_buffer_mib;
 };
 
 // "256", "256M", "2G" -> MiB.
@@ -121,6 +123,12 @@ int run_vm(const RunOptions& options) {
     config.gdb = options.gdb;
   }
   if (options.gdb_wait) config.gdb_wait = true;
+  if (!options.trace.empty()) config.trace.file = std::filesystem::absolute(options.trace);
+  if (options.trace_buffer_mib) {
+    validate_trace_buffer_mib(*options.trace_buffer_mib, "--trace-buffer");
+    if (config.trace.file.empty()) throw InputError("--trace-buffer: needs --trace FILE (or trace.file in the config)");
+    config.trace.buffer_mib = *options.trace_buffer_mib;
+  }
   if (config.gdb_wait && config.gdb.empty()) config.gdb = "tcp:127.0.0.1:1234";  // QEMU's -S with -s
   if (!options.inject.empty()) {
     const auto bytes = read_input_file(options.inject, "injection timeline", kMaxConfigBytes);
@@ -223,6 +231,12 @@ int main(int argc, char** argv) {
                   "GDB remote stub on tcp:HOST:PORT, tcp::PORT or unix:PATH (gdb: target remote ...)");
   run->add_flag("--gdb-wait", options.gdb_wait,
                 "Hold every vCPU before its first instruction until GDB continues (default --gdb tcp::1234)");
+  run->add_option("--trace", options.trace,
+                  "Write a timeline of exits, injections, guest interrupts and task switches to FILE, in the "
+                  "Chrome/Perfetto trace-event JSON format (docs/tracing.md)");
+  run->add_option("--trace-buffer", options.trace_buffer_mib,
+                  "MiB of memory the trace buffers may use (default 16; 0.0625 to 4096); events beyond are dropped "
+                  "and counted");
   run->add_flag("--no-seccomp", options.no_seccomp,
                 "Run without the per-thread system call filters (docs/seccomp.md); for diagnosis");
   run->add_flag("--print-routing", options.print_routing, "Print the GSI routing table and exit");

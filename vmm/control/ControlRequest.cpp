@@ -53,4 +53,9 @@ Request parse_request(const nlohmann::json& request) {
   throw std::invalid_argument("unknown command \"" + command + "\" (commands: inject, serial, stats, pause, resume, nmi, stop)");
 }
 
+std::vector<std::string> request_names() {
+  static_assert(std::variant_size_v<Request> == 7, "a new request needs its name here");
+  return {"inject", "serial", "stats", "pause", "resume", "nmi", "stop"};
+}
+
 }  // namespace vmm::control

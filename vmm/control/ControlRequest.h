@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace vmm::control {
 
@@ -33,5 +34,8 @@ constexpr std::uint64_t kMaxIntervalUs = 3'600'000'000ull;  // an hour
 // Throws std::invalid_argument with the message for the client: an unknown
 // command, a missing field, a field of the wrong type or out of range.
 Request parse_request(const nlohmann::json& request);
+
+// The commands, in the order of Request's alternatives (for a request's index()).
+std::vector<std::string> request_names();
 
 }  // namespace vmm::control

@@ -47,6 +47,7 @@ void SerialBackend::feed_uart() {
   // the guest's reads in between and wait for a callback that never comes.
   const std::size_t taken = uart_->receive_some(pending_input_);
   if (taken == 0) return;  // the UART calls back when the guest makes room
+  if (input_observer_) input_observer_(taken);
   pending_input_.erase(pending_input_.begin(), pending_input_.begin() + static_cast<std::ptrdiff_t>(taken));
   if (pending_input_.empty()) on_input_consumed();
 }

@@ -25,6 +25,8 @@ class SerialBackend {
   virtual ~SerialBackend() = default;
 
   ByteSink& output() { return output_; }
+  // Told, on the event loop, how many input bytes each time the UART takes some (--trace).
+  void set_input_observer(std::function<void(std::size_t bytes)> observer) { input_observer_ = std::move(observer); }
   const OutputPump& output_pump() const { return output_; }
 
   // Wires the UART and begins moving input. `quit` runs on the event loop when
@@ -54,6 +56,7 @@ class SerialBackend {
   OutputPump output_;
   Uart16550* uart_ = nullptr;
   std::function<void()> quit_;
+  std::function<void(std::size_t)> input_observer_;
 
  private:
   void feed_uart();

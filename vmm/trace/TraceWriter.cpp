@@ -1,0 +1,407 @@
+#include "vmm/trace/TraceWriter.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <linux/kvm.h>
+
+namespace vmm::trace {
+
+namespace {
+
+constexpr const char* kFlowName = "irq path";
+
+std::string json_string(const std::string& text) { return nlohmann::json(text).dump(); }
+
+std::string hex(std::uint64_t value) {
+  char text[24];
+  std::snprintf(text, sizeof text, "0x%" PRIx64, value);
+  return text;
+}
+
+// Microseconds with nanosecond precision, as the format's "ts" and "dur" are.
+std::string micros(std::uint64_t ns) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%" PRIu64 ".%03" PRIu64, ns / 1000, ns % 1000);
+  return text;
+}
+
+const char* exit_reason_name(std::uint32_t reason) {
+  switch (reason) {
+    case KVM_EXIT_IO: return "io";
+    case KVM_EXIT_MMIO: return "mmio";
+    case KVM_EXIT_HLT: return "hlt";
+    case KVM_EXIT_INTR: return "intr";
+    case KVM_EXIT_SHUTDOWN: return "shutdown";
+    case KVM_EXIT_FAIL_ENTRY: return "fail_entry";
+    case KVM_EXIT_INTERNAL_ERROR: return "internal_error";
+    case KVM_EXIT_SYSTEM_EVENT: return "system_event";
+    case KVM_EXIT_DEBUG: return "debug";
+    default: return "other";
+  }
+}
+
+std::string task_name(std::uint64_t task) {
+  return task == TRACE_NO_TASK ? "idle" : "task " + std::to_string(task);
+}
+
+const char* switch_reason(std::uint32_t reason) {
+  switch (reason) {
+    case TRACE_SWITCH_SLICE: return "slice";
+    case TRACE_SWITCH_BLOCK: return "block";
+    case TRACE_SWITCH_WOKEN: return "woken";
+    case TRACE_SWITCH_EXIT: return "exit";
+    case TRACE_SWITCH_IDLE: return "idle";
+    default: return "other";
+  }
+}
+
+// The bundled kernel's own vectors (guest-kernel/kernel/trap.h).
+const char* vector_role(std::uint32_t vector) {
+  switch (vector) {
+    case 0xEF: return "LAPIC timer";
+    case 0xF0: return "tick IPI";
+    case 0xF1: return "reschedule IPI";
+    case 0xF2: return "stop IPI";
+    default: return nullptr;
+  }
+}
+
+std::uint64_t flow_id(std::size_t line, std::uint64_t seq) { return (static_cast<std::uint64_t>(line) + 1) << 32 | seq; }
+
+}  // namespace
+
+TraceWriter::TraceWriter(UniqueFd file, Layout layout, std::uint64_t origin_ns)
+    : file_(std::move(file)), layout_(std::move(layout)), origin_ns_(origin_ns), acks_(layout_.lines.size()) {
+  write_out("{\"traceEvents\":[\n");
+  auto process = [&](int pid, const char* name) {
+    add(origin_ns_, pid, 0, std::string("\"ph\":\"M\",\"name\":\"process_name\",\"args\":{\"name\":\"") + name + "\"}");
+  };
+  process(tracks::kHostPid, "vmm (host)");
+  process(tracks::kGuestPid, "guest kernel");
+}
+
+std::string TraceWriter::track_name(int pid, std::uint32_t tid) const {
+  if (pid == tracks::kGuestPid) {
+    if (tid >= tracks::kFirstGuestKernel) return "CPU " + std::to_string(tid - tracks::kFirstGuestKernel) + ": kernel";
+    return "CPU " + std::to_string(tid - tracks::kFirstGuestTasks) + ": tasks";
+  }
+  switch (tid) {
+    case tracks::kEventLoop: return "event loop";
+    case tracks::kPit: return "PIT";
+    case tracks::kCom1: return "COM1";
+    case tracks::kPlatform: return "platform";
+    case tracks::kControl: return "control socket";
+    default: break;
+  }
+  if (tid >= tracks::kFirstLine) return line_label(tid - tracks::kFirstLine);
+  return "vCPU " + std::to_string(tid - tracks::kFirstVcpu);
+}
+
+std::string TraceWriter::line_label(std::uint32_t line) const {
+  if (line >= layout_.lines.size()) return "line " + std::to_string(line);
+  return "line " + layout_.lines[line].name + " (GSI " + std::to_string(layout_.lines[line].gsi) + ")";
+}
+
+void TraceWriter::name_track(int pid, std::uint32_t tid) {
+  if (named_.emplace(std::pair{pid, tid}, true).second)
+    pending_.push_back({0, pid, tid,
+                        "\"ph\":\"M\",\"name\":\"thread_name\",\"args\":{\"name\":" + json_string(track_name(pid, tid)) + "}"});
+}
+
+void TraceWriter::add(std::uint64_t ns, int pid, std::uint32_t tid, std::string body) {
+  if (tid != 0) name_track(pid, tid);
+  pending_.push_back({ns, pid, tid, std::move(body)});
+}
+
+std::string TraceWriter::device_at(const Bus* bus, std::uint64_t address) const {
+  if (!bus) return "";
+  for (const auto& range : bus->ranges())
+    if (address >= range.base && address - range.base < range.size) return range.name;
+  return "";
+}
+
+std::optional<std::size_t> TraceWriter::line_of_gsi(std::uint64_t gsi) const {
+  for (std::size_t i = 0; i < layout_.lines.size(); ++i)
+    if (layout_.lines[i].gsi == gsi) return i;
+  return std::nullopt;
+}
+
+void TraceWriter::exit_event(const Record& record) {
+  const std::uint32_t tid = tracks::kFirstVcpu + record.track;
+  add(record.start, tracks::kHostPid, tid,
+      "\"ph\":\"X\",\"name\":\"KVM_RUN\",\"cat\":\"vcpu\",\"dur\":" + micros(record.a - record.start));
+  const char* reason = exit_reason_name(record.sub);
+  std::string name = std::string("exit ") + reason;
+  std::string args = std::string("\"reason\":\"") + reason + "\"";
+  if (record.sub == KVM_EXIT_IO || record.sub == KVM_EXIT_MMIO) {
+    const bool io = record.sub == KVM_EXIT_IO;
+    const bool write = (record.c >> 8 & 0xff) != 0;
+    const char* direction = io ? (write ? "out" : "in") : (write ? "write" : "read");
+    const std::string device = device_at(io ? layout_.io_bus : layout_.mmio_bus, record.b);
+    name += std::string(" ") + direction + " " + hex(record.b);
+    if (!device.empty()) name += " (" + device + ")";
+    args += std::string(",\"direction\":\"") + direction + "\"";
+    args += io ? ",\"port\":" + std::to_string(record.b) : ",\"address\":\"" + hex(record.b) + "\"";
+    args += ",\"size\":" + std::to_string(record.c & 0xff) + ",\"device\":" + json_string(device);
+    if (const std::uint64_t count = record.c >> 16; count > 1) args += ",\"count\":" + std::to_string(count);
+  }
+  add(record.a, tracks::kHostPid, tid,
+      "\"ph\":\"X\",\"name\":" + json_string(name) + ",\"cat\":\"exit\",\"dur\":" + micros(record.end - record.a) +
+          ",\"args\":{" + args + "}");
+}
+
+void TraceWriter::host(const Record& record) {
+  using tracks::kHostPid;
+  switch (record.kind) {
+    case RecordKind::KvmRun: exit_event(record); return;
+    case RecordKind::Paused:
+      add(record.start, kHostPid, tracks::kFirstVcpu + record.track,
+          "\"ph\":\"X\",\"name\":\"paused\",\"cat\":\"vcpu\",\"dur\":" + micros(record.end - record.start) +
+              ",\"args\":{\"by\":\"" + (record.sub ? "debugger" : "pause") + "\"}");
+      return;
+    case RecordKind::PitDeadline: {
+      // A deadline met late can start before the previous late one ended;
+      // the span starts where that one ended, so the track's spans never overlap.
+      const std::uint64_t start = std::max(record.start, pit_span_end_);
+      const std::uint64_t end = std::max(record.end, start);
+      pit_span_end_ = end;
+      add(start, kHostPid, tracks::kPit,
+          "\"ph\":\"X\",\"name\":\"PIT deadline\",\"cat\":\"pit\",\"dur\":" + micros(end - start) +
+              ",\"args\":{\"late_ns\":" + std::to_string(record.end > record.start ? record.end - record.start : 0) +
+              "}");
+      return;
+    }
+    case RecordKind::Edge:
+      add(record.start, kHostPid, record.track == tracks::kPitLine ? tracks::kPit : tracks::kCom1,
+          std::string("\"ph\":\"i\",\"s\":\"t\",\"name\":\"") +
+              (record.track == tracks::kPitLine ? "IRQ0 edge" : "IRQ4 edge") + "\",\"cat\":\"irq\"");
+      return;
+    case RecordKind::Level:
+      add(record.start, kHostPid, record.track == tracks::kPitLine ? tracks::kPit : tracks::kCom1,
+          std::string("\"ph\":\"C\",\"name\":\"") + (record.track == tracks::kPitLine ? "PIT IRQ0" : "COM1 IRQ4") +
+              "\",\"cat\":\"uart\",\"args\":{\"level\":" + std::to_string(record.a) + "}");
+      return;
+    case RecordKind::SerialOut:
+    case RecordKind::SerialIn:
+      add(record.start, kHostPid, tracks::kCom1,
+          std::string("\"ph\":\"i\",\"s\":\"t\",\"name\":\"") +
+              (record.kind == RecordKind::SerialOut ? "serial out" : "serial in") +
+              "\",\"cat\":\"uart\",\"args\":{\"bytes\":" + std::to_string(record.a) + "}");
+      return;
+    case RecordKind::DebugExit:
+      add(record.start, kHostPid, tracks::kPlatform,
+          "\"ph\":\"i\",\"s\":\"t\",\"name\":\"debug-exit\",\"cat\":\"platform\",\"args\":{\"value\":" +
+              std::to_string(record.a) + "}");
+      return;
+    case RecordKind::I8042Reset:
+      add(record.start, kHostPid, tracks::kPlatform, "\"ph\":\"i\",\"s\":\"t\",\"name\":\"i8042 reset\",\"cat\":\"platform\"");
+      return;
+    case RecordKind::Inject: {
+      if (record.track >= layout_.lines.size()) return;
+      const Line& line = layout_.lines[record.track];
+      const std::uint32_t tid = tracks::kFirstLine + record.track;
+      add(record.start, kHostPid, tid,
+          "\"ph\":\"X\",\"name\":\"inject\",\"cat\":\"line\",\"dur\":" + micros(record.end - record.start) +
+              ",\"args\":{\"line\":" + json_string(line.name) + ",\"gsi\":" + std::to_string(line.gsi) +
+              ",\"seq\":" + std::to_string(record.a) + (record.b ? ",\"coalesced\":true" : "") + "}");
+      if (record.b) {
+        add(record.start, kHostPid, tid, "\"ph\":\"i\",\"s\":\"t\",\"name\":\"coalesced\",\"cat\":\"line\",\"args\":{\"count\":1}");
+        return;
+      }
+      // One nanosecond in, so the flow binds to the injection's slice.
+      add(record.start + 1, kHostPid, tid,
+          std::string("\"ph\":\"s\",\"name\":\"") + kFlowName + "\",\"cat\":\"flow\",\"id\":" +
+              std::to_string(flow_id(record.track, record.a)) + ",\"args\":{\"line\":" + json_string(line.name) + "}");
+      ++counts_.flows_started;
+      return;
+    }
+    case RecordKind::Acknowledge: {
+      if (record.track >= layout_.lines.size()) return;
+      const std::uint32_t tid = tracks::kFirstLine + record.track;
+      const bool delivered = record.b != 0;
+      std::string args = std::string("\"delivered\":") + (delivered ? "true" : "false") + ",\"seq\":" +
+                         std::to_string(record.a);
+      if (record.sub) args += ",\"vcpu\":" + std::to_string(record.sub - 1);
+      add(record.start, kHostPid, tid, "\"ph\":\"i\",\"s\":\"t\",\"name\":\"ack\",\"cat\":\"line\",\"args\":{" + args + "}");
+      if (record.c)
+        add(record.start, kHostPid, tid,
+            "\"ph\":\"i\",\"s\":\"t\",\"name\":\"coalesced\",\"cat\":\"line\",\"args\":{\"count\":" +
+                std::to_string(record.c) + "}");
+      acks_[record.track].push_back(
+          {delivered ? std::optional<std::uint64_t>(flow_id(record.track, record.a)) : std::nullopt, record.start});
+      return;
+    }
+    case RecordKind::Resample:
+      if (record.track >= layout_.lines.size()) return;
+      add(record.start, kHostPid, tracks::kFirstLine + record.track,
+          "\"ph\":\"i\",\"s\":\"t\",\"name\":\"resample\",\"cat\":\"line\"");
+      return;
+    case RecordKind::Control: {
+      const std::string name = record.a < layout_.control_requests.size() ? layout_.control_requests[record.a] : "unknown";
+      add(record.start, kHostPid, tracks::kControl,
+          "\"ph\":\"X\",\"name\":" + json_string("control: " + name) + ",\"cat\":\"control\",\"dur\":" +
+              micros(record.end - record.start) + ",\"args\":{\"request\":" + json_string(name) + "}");
+      return;
+    }
+    case RecordKind::GuestSync: return;  // the session maps time with it and notes it on the guest's track
+  }
+}
+
+void TraceWriter::guest_note(std::uint64_t host_ns, const std::string& name, const nlohmann::json& args) {
+  add(host_ns, tracks::kGuestPid, tracks::kFirstGuestKernel,
+      "\"ph\":\"i\",\"s\":\"t\",\"name\":" + json_string(name) + ",\"cat\":\"time\",\"args\":" + args.dump());
+}
+
+void TraceWriter::guest(unsigned cpu, const trace_event& event, std::uint64_t ns) {
+  using tracks::kGuestPid;
+  if (cpu >= TRACE_MAX_CPUS) return;
+  if (guest_cpus_.size() <= cpu) guest_cpus_.resize(cpu + 1);
+  GuestCpu& state = guest_cpus_[cpu];
+  const std::uint32_t kernel = tracks::kFirstGuestKernel + cpu;
+  const std::uint32_t tasks = tracks::kFirstGuestTasks + cpu;
+  ++counts_.guest_events;
+  auto instant = [&](const std::string& name, const std::string& cat, const std::string& args) {
+    add(ns, kGuestPid, kernel,
+        "\"ph\":\"i\",\"s\":\"t\",\"name\":" + json_string(name) + ",\"cat\":\"" + cat + "\",\"args\":{" + args + "}");
+  };
+  switch (event.type) {
+    case TRACE_IRQ_ENTRY: {
+      if (state.irq_open) add(ns, kGuestPid, kernel, "\"ph\":\"E\"");  // its exit was lost
+      std::string name = "irq " + hex(event.arg0);
+      std::string args = "\"vector\":" + std::to_string(event.arg0);
+      if (event.arg1 != TRACE_NO_GSI) {
+        name += " (GSI " + std::to_string(event.arg1) + ")";
+        args += ",\"gsi\":" + std::to_string(event.arg1);
+      } else if (const char* role = vector_role(event.arg0)) {
+        name += std::string(" (") + role + ")";
+      }
+      args += ",\"interrupted\":" + json_string(task_name(event.arg2));
+      add(ns, kGuestPid, kernel, "\"ph\":\"B\",\"name\":" + json_string(name) + ",\"cat\":\"guest_irq\",\"args\":{" + args + "}");
+      state.irq_open = true;
+      state.irq_entry_ns = ns;
+      state.isr_flow.reset();
+      return;
+    }
+    case TRACE_IRQ_EXIT:
+      if (state.irq_open) add(ns, kGuestPid, kernel, "\"ph\":\"E\"");
+      state.irq_open = false;
+      return;
+    case TRACE_LINE_ACK: {
+      const auto line = line_of_gsi(event.arg0);
+      instant("line ack", "guest_irq",
+              "\"gsi\":" + std::to_string(event.arg0) + ",\"delivered\":" + (event.arg1 == 1 ? "true" : "false"));
+      if (!line) return;
+      auto& queue = acks_[*line];
+      if (queue.empty()) {
+        ++counts_.unpaired_guest_acks;
+        return;
+      }
+      const AckSlot slot = queue.front();
+      queue.pop_front();
+      clock_check_ns_.push_back(static_cast<std::int64_t>(ns) - static_cast<std::int64_t>(slot.host_ns));
+      if (!slot.flow || event.arg1 != 1) return;
+      add((state.irq_open ? state.irq_entry_ns : ns) + 1, kGuestPid, kernel,
+          std::string("\"ph\":\"t\",\"name\":\"") + kFlowName + "\",\"cat\":\"flow\",\"id\":" + std::to_string(*slot.flow));
+      ++counts_.flows_to_isr;
+      state.isr_flow = slot.flow;
+      return;
+    }
+    case TRACE_WAKE:
+      instant("wake", "sched",
+              "\"task\":" + json_string(task_name(event.arg1)) + ",\"gsi\":" + std::to_string(event.arg0) + ",\"cpu\":" +
+                  std::to_string(event.arg2));
+      if (state.isr_flow && event.arg0 != TRACE_NO_GSI) {
+        wake_flows_[event.arg1] = *state.isr_flow;
+        state.isr_flow.reset();  // one wake-up per delivered interrupt
+      }
+      return;
+    case TRACE_SWITCH: {
+      ++counts_.guest_switches;
+      instant("switch", "sched",
+              "\"prev\":" + json_string(task_name(event.arg1)) + ",\"next\":" + json_string(task_name(event.arg2)) +
+                  ",\"reason\":\"" + switch_reason(event.arg0) + "\"");
+      if (state.task_open) add(ns, kGuestPid, tasks, "\"ph\":\"E\"");
+      add(ns, kGuestPid, tasks, "\"ph\":\"B\",\"name\":" + json_string(task_name(event.arg2)) + ",\"cat\":\"task\"");
+      state.task_open = true;
+      if (const auto woken = wake_flows_.find(event.arg2); woken != wake_flows_.end()) {
+        add(ns + 1, kGuestPid, tasks,
+            std::string("\"ph\":\"f\",\"bp\":\"e\",\"name\":\"") + kFlowName + "\",\"cat\":\"flow\",\"id\":" +
+                std::to_string(woken->second));
+        ++counts_.flows_to_task;
+        wake_flows_.erase(woken);
+      }
+      return;
+    }
+    case TRACE_SYSCALL:
+      instant("syscall", "syscall", "\"nr\":" + std::to_string(event.arg0) + ",\"task\":" + json_string(task_name(event.arg1)));
+      return;
+    case TRACE_TASK_START:
+      instant("task start", "task", "\"task\":" + json_string(task_name(event.arg1)) + ",\"kind\":" + std::to_string(event.arg2));
+      return;
+    case TRACE_TASK_EXIT:
+      instant("task exit", "task", "\"task\":" + json_string(task_name(event.arg1)));
+      return;
+    default: ++counts_.bad_guest_events; --counts_.guest_events; return;
+  }
+}
+
+void TraceWriter::flush() {
+  if (pending_.empty()) return;
+  std::stable_sort(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) { return a.ns < b.ns; });
+  std::string text;
+  for (auto& event : pending_) {
+    std::uint64_t ns = std::max(event.ns, origin_ns_);
+    auto& last = last_ns_[{event.pid, event.tid}];
+    if (ns < last) {
+      // A record pushed by one thread after the drain had passed its ring
+      // while another thread's later record went out: keep the track in order.
+      ns = last;
+      ++counts_.reordered;
+    }
+    last = ns;
+    if (!first_event_) text += ",\n";
+    first_event_ = false;
+    text += "{\"ts\":" + micros(ns - origin_ns_) + ",\"pid\":" + std::to_string(event.pid) +
+            ",\"tid\":" + std::to_string(event.tid) + "," + event.body + "}";
+    ++counts_.events;
+  }
+  pending_.clear();
+  write_out(text);
+}
+
+void TraceWriter::finish(std::uint64_t end_ns, nlohmann::json other_data) {
+  for (std::size_t cpu = 0; cpu < guest_cpus_.size(); ++cpu) {
+    if (guest_cpus_[cpu].irq_open) add(end_ns, tracks::kGuestPid, tracks::kFirstGuestKernel + cpu, "\"ph\":\"E\"");
+    if (guest_cpus_[cpu].task_open) add(end_ns, tracks::kGuestPid, tracks::kFirstGuestTasks + cpu, "\"ph\":\"E\"");
+    guest_cpus_[cpu] = {};
+  }
+  flush();
+  other_data["events"] = counts_.events;
+  other_data["reordered_events"] = counts_.reordered;
+  other_data["guest_switches"] = counts_.guest_switches;
+  other_data["bad_guest_events"] = counts_.bad_guest_events;
+  other_data["flows"] = {{"started", counts_.flows_started}, {"to_isr", counts_.flows_to_isr},
+                         {"to_task", counts_.flows_to_task}, {"unpaired_guest_acks", counts_.unpaired_guest_acks}};
+  write_out("\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":" + other_data.dump() + "}\n");
+}
+
+void TraceWriter::write_out(const std::string& text) {
+  if (!error_.empty()) return;
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(file_.get(), text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error_ = std::string("writing the trace failed: ") + (n < 0 ? std::strerror(errno) : "no progress");
+      return;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace vmm::trace
