@@ -107,22 +107,33 @@ std::string TraceWriter::line_label(std::uint32_t line) const {
   return "line " + layout_.lines[line].name + " (GSI " + std::to_string(layout_.lines[line].gsi) + ")";
 }
 
+TraceWriter::TrackState& TraceWriter::track_state(int pid, std::uint32_t tid) {
+  const std::size_t index = static_cast<std::size_t>(pid) * 2048 + (tid & 2047);
+  if (index >= track_states_.size()) track_states_.resize(index + 1);
+  return track_states_[index];
+}
+
 void TraceWriter::name_track(int pid, std::uint32_t tid) {
-  if (named_.emplace(std::pair{pid, tid}, true).second)
-    pending_.push_back({0, pid, tid,
-                        "\"ph\":\"M\",\"name\":\"thread_name\",\"args\":{\"name\":" + json_string(track_name(pid, tid)) + "}"});
+  TrackState& state = track_state(pid, tid);
+  if (state.named) return;
+  state.named = true;
+  const std::string body =
+      "\"ph\":\"M\",\"name\":\"thread_name\",\"args\":{\"name\":" + json_string(track_name(pid, tid)) + "}";
+  pending_.push_back({0, pid, tid, pending_text_.size(), body.size()});
+  pending_text_ += body;
 }
 
-void TraceWriter::add(std::uint64_t ns, int pid, std::uint32_t tid, std::string body) {
+void TraceWriter::add(std::uint64_t ns, int pid, std::uint32_t tid, std::string_view body) {
   if (tid != 0) name_track(pid, tid);
-  pending_.push_back({ns, pid, tid, std::move(body)});
+  pending_.push_back({ns, pid, tid, pending_text_.size(), body.size()});
+  pending_text_ += body;
 }
 
-std::string TraceWriter::device_at(const Bus* bus, std::uint64_t address) const {
-  if (!bus) return "";
+const Bus::Range* TraceWriter::device_at(const Bus* bus, std::uint64_t address) const {
+  if (!bus) return nullptr;
   for (const auto& range : bus->ranges())
-    if (address >= range.base && address - range.base < range.size) return range.name;
-  return "";
+    if (address >= range.base && address - range.base < range.size) return &range;
+  return nullptr;
 }
 
 std::optional<std::size_t> TraceWriter::line_of_gsi(std::uint64_t gsi) const {
@@ -132,27 +143,41 @@ std::optional<std::size_t> TraceWriter::line_of_gsi(std::uint64_t gsi) const {
 }
 
 void TraceWriter::exit_event(const Record& record) {
+  // The hot path of a trace (two events per exit): formatted in place.
   const std::uint32_t tid = tracks::kFirstVcpu + record.track;
-  add(record.start, tracks::kHostPid, tid,
-      "\"ph\":\"X\",\"name\":\"KVM_RUN\",\"cat\":\"vcpu\",\"dur\":" + micros(record.a - record.start));
+  char text[320];
+  const int run = std::snprintf(text, sizeof text, "\"ph\":\"X\",\"name\":\"KVM_RUN\",\"cat\":\"vcpu\",\"dur\":%s",
+                                micros(record.a - record.start).c_str());
+  add(record.start, tracks::kHostPid, tid, std::string_view(text, static_cast<std::size_t>(run)));
   const char* reason = exit_reason_name(record.sub);
-  std::string name = std::string("exit ") + reason;
-  std::string args = std::string("\"reason\":\"") + reason + "\"";
+  const std::string dur = micros(record.end - record.a);
+  int length;
   if (record.sub == KVM_EXIT_IO || record.sub == KVM_EXIT_MMIO) {
     const bool io = record.sub == KVM_EXIT_IO;
     const bool write = (record.c >> 8 & 0xff) != 0;
     const char* direction = io ? (write ? "out" : "in") : (write ? "write" : "read");
-    const std::string device = device_at(io ? layout_.io_bus : layout_.mmio_bus, record.b);
-    name += std::string(" ") + direction + " " + hex(record.b);
-    if (!device.empty()) name += " (" + device + ")";
-    args += std::string(",\"direction\":\"") + direction + "\"";
-    args += io ? ",\"port\":" + std::to_string(record.b) : ",\"address\":\"" + hex(record.b) + "\"";
-    args += ",\"size\":" + std::to_string(record.c & 0xff) + ",\"device\":" + json_string(device);
-    if (const std::uint64_t count = record.c >> 16; count > 1) args += ",\"count\":" + std::to_string(count);
+    const Bus::Range* range = device_at(io ? layout_.io_bus : layout_.mmio_bus, record.b);
+    const char* device = range ? range->name.c_str() : "";  // our own names: nothing to escape
+    const unsigned long long count = record.c >> 16;
+    char where[48];
+    if (io)
+      std::snprintf(where, sizeof where, "\"port\":%llu", static_cast<unsigned long long>(record.b));
+    else
+      std::snprintf(where, sizeof where, "\"address\":\"0x%llx\"", static_cast<unsigned long long>(record.b));
+    length = std::snprintf(text, sizeof text,
+                           "\"ph\":\"X\",\"name\":\"exit %s %s 0x%llx%s%s%s\",\"cat\":\"exit\",\"dur\":%s,\"args\":"
+                           "{\"reason\":\"%s\",\"direction\":\"%s\",%s,\"size\":%llu,\"device\":\"%s\"%s%s}",
+                           reason, direction, static_cast<unsigned long long>(record.b), *device ? " (" : "", device,
+                           *device ? ")" : "", dur.c_str(), reason, direction, where,
+                           static_cast<unsigned long long>(record.c & 0xff), device, count > 1 ? ",\"count\":" : "",
+                           count > 1 ? std::to_string(count).c_str() : "");
+  } else {
+    length = std::snprintf(text, sizeof text,
+                           "\"ph\":\"X\",\"name\":\"exit %s\",\"cat\":\"exit\",\"dur\":%s,\"args\":{\"reason\":\"%s\"}",
+                           reason, dur.c_str(), reason);
   }
   add(record.a, tracks::kHostPid, tid,
-      "\"ph\":\"X\",\"name\":" + json_string(name) + ",\"cat\":\"exit\",\"dur\":" + micros(record.end - record.a) +
-          ",\"args\":{" + args + "}");
+      std::string_view(text, std::min(static_cast<std::size_t>(length), sizeof text - 1)));
 }
 
 void TraceWriter::host(const Record& record) {
@@ -354,9 +379,11 @@ void TraceWriter::flush() {
   if (pending_.empty()) return;
   std::stable_sort(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) { return a.ns < b.ns; });
   std::string text;
-  for (auto& event : pending_) {
+  text.reserve(pending_text_.size() + pending_.size() * 40);
+  char head[96];
+  for (const auto& event : pending_) {
     std::uint64_t ns = std::max(event.ns, origin_ns_);
-    auto& last = last_ns_[{event.pid, event.tid}];
+    std::uint64_t& last = track_state(event.pid, event.tid).last_ns;
     if (ns < last) {
       // A record pushed by one thread after the drain had passed its ring
       // while another thread's later record went out: keep the track in order.
@@ -364,13 +391,18 @@ void TraceWriter::flush() {
       ++counts_.reordered;
     }
     last = ns;
-    if (!first_event_) text += ",\n";
+    const std::uint64_t since = ns - origin_ns_;
+    const int length = std::snprintf(head, sizeof head, "%s{\"ts\":%llu.%03llu,\"pid\":%d,\"tid\":%u,",
+                                      first_event_ ? "" : ",\n", static_cast<unsigned long long>(since / 1000),
+                                      static_cast<unsigned long long>(since % 1000), event.pid, event.tid);
     first_event_ = false;
-    text += "{\"ts\":" + micros(ns - origin_ns_) + ",\"pid\":" + std::to_string(event.pid) +
-            ",\"tid\":" + std::to_string(event.tid) + "," + event.body + "}";
+    text.append(head, static_cast<std::size_t>(length));
+    text.append(pending_text_, event.offset, event.length);
+    text += '}';
     ++counts_.events;
   }
   pending_.clear();
+  pending_text_.clear();
   write_out(text);
 }
 

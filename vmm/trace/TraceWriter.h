@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -89,11 +90,14 @@ class TraceWriter {
   const std::vector<std::int64_t>& clock_check_ns() const { return clock_check_ns_; }
 
  private:
+  // An event waiting for the batch's sort; its fields after "ts", "pid" and
+  // "tid" are bytes [offset, offset + length) of pending_text_.
   struct Pending {
     std::uint64_t ns;
     int pid;
     std::uint32_t tid;
-    std::string body;  // the event's fields after "ts" (and "pid", "tid")
+    std::size_t offset;
+    std::size_t length;
   };
   struct AckSlot {
     std::optional<std::uint64_t> flow;  // none: spurious, nothing to tie
@@ -106,10 +110,10 @@ class TraceWriter {
     std::optional<std::uint64_t> isr_flow;  // the flow this CPU's current ISR continues
   };
 
-  void add(std::uint64_t ns, int pid, std::uint32_t tid, std::string body);
+  void add(std::uint64_t ns, int pid, std::uint32_t tid, std::string_view body);
   void name_track(int pid, std::uint32_t tid);
   std::string track_name(int pid, std::uint32_t tid) const;
-  std::string device_at(const Bus* bus, std::uint64_t address) const;
+  const Bus::Range* device_at(const Bus* bus, std::uint64_t address) const;
   std::string line_label(std::uint32_t line) const;
   std::optional<std::size_t> line_of_gsi(std::uint64_t gsi) const;
   void exit_event(const Record& record);
@@ -119,8 +123,14 @@ class TraceWriter {
   Layout layout_;
   std::uint64_t origin_ns_;
   std::vector<Pending> pending_;
-  std::map<std::pair<int, std::uint32_t>, std::uint64_t> last_ns_;  // per track: what was written last
-  std::map<std::pair<int, std::uint32_t>, bool> named_;
+  std::string pending_text_;
+  struct TrackState {
+    std::uint64_t last_ns = 0;  // of what was written last
+    bool named = false;
+  };
+  // By pid and tid: tids are small (tracks::), so a flat table, no lookup on the hot path.
+  std::vector<TrackState> track_states_;
+  TrackState& track_state(int pid, std::uint32_t tid);
   bool first_event_ = true;
   std::vector<std::deque<AckSlot>> acks_;  // per line
   std::vector<GuestCpu> guest_cpus_;
