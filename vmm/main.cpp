@@ -20,6 +20,7 @@
 #include "vmm/control/ControlClient.h"
 #include "vmm/control/StatsReport.h"
 #include "vmm/debug/GdbEndpoint.h"
+#include "vmm/trace/TraceSummary.h"
 
 namespace {
 
@@ -207,6 +208,29 @@ int run_ctl(const ClientOptions& options) {
   return report(control_request(options.control, {{"cmd", options.command}}), options.json);
 }
 
+struct TraceOptions {
+  std::string file;
+  bool json = false;
+};
+
+constexpr std::uint64_t kMaxTraceBytes = 4ull << 30;
+
+// `vmm trace summary FILE`: the trace's tables (or their JSON) on stdout.
+int run_trace_summary(const TraceOptions& options) {
+  const auto bytes = read_input_file(options.file, "trace", kMaxTraceBytes);
+  trace::TraceSummary summary;
+  try {
+    summary = trace::summarize_text(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  } catch (const std::invalid_argument& e) {
+    throw InputError("trace " + options.file + ": " + e.what());
+  }
+  if (options.json)
+    std::printf("%s\n", trace::summary_json(summary).dump(2).c_str());
+  else
+    std::fputs(trace::format_summary(summary).c_str(), stdout);
+  return exit_status::kSuccess;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -258,6 +282,12 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"stats", "pause", "resume", "nmi", "stop"}));
   ctl->add_flag("--json", client.json, "Print the VM's JSON answer");
+  TraceOptions trace_options;
+  auto* trace_command = app.add_subcommand("trace", "Read a trace written by vmm run --trace");
+  trace_command->require_subcommand(1);
+  auto* trace_summary = trace_command->add_subcommand("summary", "Interrupt paths, exits, ports and guest events as tables");
+  trace_summary->add_option("file", trace_options.file, "The trace (Chrome/Perfetto trace-event JSON)")->required();
+  trace_summary->add_flag("--json", trace_options.json, "Print the summary as JSON");
 
   auto is_command = [&](const char* name) {
     for (const CLI::App* command : app.get_subcommands([](CLI::App*) { return true; }))
@@ -265,7 +295,7 @@ int main(int argc, char** argv) {
     return false;
   };
   if (argc >= 2 && argv[1][0] != '-' && !is_command(argv[1])) {
-    std::fprintf(stderr, "vmm: unknown command \"%s\" (commands: run, inject, ctl; see vmm --help)\n", argv[1]);
+    std::fprintf(stderr, "vmm: unknown command \"%s\" (commands: run, inject, ctl, trace; see vmm --help)\n", argv[1]);
     return exit_status::kInputError;
   }
   try {
@@ -282,6 +312,7 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("inject")) return run_inject(client);
     if (app.got_subcommand("ctl")) return run_ctl(client);
+    if (app.got_subcommand("trace")) return run_trace_summary(trace_options);
     return run_vm(options);
   } catch (const InputError& e) {
     std::fprintf(stderr, "vmm: %s\n", e.what());

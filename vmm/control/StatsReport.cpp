@@ -4,6 +4,8 @@
 #include <string_view>
 #include <vector>
 
+#include "vmm/TextTable.h"
+
 namespace vmm {
 
 namespace {
@@ -34,39 +36,10 @@ std::string mebibytes(std::uint64_t bytes) {
   return out;
 }
 
-// Columns padded to their widest cell; the first column left-aligned, the rest right.
-class Table {
- public:
-  explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
-  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-  bool empty() const { return rows_.size() == 1; }
-  std::string render() const {
-    std::vector<std::size_t> widths;
-    for (const auto& row : rows_)
-      for (std::size_t i = 0; i < row.size(); ++i) {
-        if (widths.size() <= i) widths.push_back(0);
-        widths[i] = std::max(widths[i], row[i].size());
-      }
-    std::string out;
-    for (const auto& row : rows_) {
-      out += " ";
-      for (std::size_t i = 0; i < row.size(); ++i) {
-        const std::string pad(widths[i] - row[i].size(), ' ');
-        out += "  " + (i == 0 ? row[i] + pad : pad + row[i]);
-      }
-      out += "\n";
-    }
-    return out;
-  }
-
- private:
-  std::vector<std::vector<std::string>> rows_;
-};
-
 // A {"name": count} object as a two-column table, in the object's key order.
 void counts(std::string& out, const char* title, const char* key_header, const Json& object) {
   if (!object.is_object() || object.empty()) return;
-  Table table({key_header, "count"});
+  TextTable table({key_header, "count"});
   for (const auto& [key, value] : object.items())
     if (value.is_number_unsigned()) table.add({key, std::to_string(value.get<std::uint64_t>())});
   out += std::string(title) + "\n" + table.render();
@@ -81,7 +54,7 @@ std::string format_stats(const Json& stats) {
     out += std::string("state: ") + (stats["paused"].get<bool>() ? "paused" : "running") + "\n";
 
   if (stats.contains("lines") && stats["lines"].is_array() && !stats["lines"].empty()) {
-    Table lines({"line", "gsi", "injected", "delivered", "coalesced", "spurious", "pending", "p50", "p99", "max"});
+    TextTable lines({"line", "gsi", "injected", "delivered", "coalesced", "spurious", "pending", "p50", "p99", "max"});
     for (const auto& line : stats["lines"]) {
       const Json latency = line.is_object() && line.contains("latency_ns") ? line["latency_ns"] : Json::object();
       const bool measured = number(latency, "samples") > 0;
@@ -98,7 +71,7 @@ std::string format_stats(const Json& stats) {
   counts(out, "interrupts by GSI", "gsi", stats.value("interrupts_by_gsi", Json::object()));
 
   if (stats.contains("vcpus") && stats["vcpus"].is_array() && !stats["vcpus"].empty()) {
-    Table vcpus({"vcpu", "exits", "halt exits", "halted", "scripted irqs"});
+    TextTable vcpus({"vcpu", "exits", "halt exits", "halted", "scripted irqs"});
     for (const auto& vcpu : stats["vcpus"]) {
       std::uint64_t exits = 0, irqs = 0;
       if (vcpu.is_object() && vcpu.contains("exits") && vcpu["exits"].is_object())
