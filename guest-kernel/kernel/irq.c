@@ -19,6 +19,7 @@
 #include "kernel/exit.h"
 #include "kernel/sched.h"
 #include "kernel/spinlock.h"
+#include "kernel/trace.h"
 #include "kernel/trap.h"
 #include "modes/modes.h"
 #include "drivers/pit.h"
@@ -193,6 +194,7 @@ unsigned irq_setup(uint8_t ioapic_dest)
         struct irq_line *l = &cfg.irqs[k];
         waits[k].lock.name = "irq_line";
         trap_set_handler(l->vector, irq_interrupt);
+        trace_set_vector_gsi(l->vector, l->gsi);
         if (l->via == VIA_PIC) {
             pic |= PIC_UNMASK(l->gsi);
             continue;
@@ -229,7 +231,7 @@ static void line_event(int k)
         w->pending++;
     }
     spin_unlock(&w->lock);
-    if (t && sched_wake(t))
+    if (t && sched_wake(t, cfg.irqs[k].gsi))
         t->remote_wakeups++;
 }
 
@@ -276,6 +278,7 @@ static void irq_interrupt(unsigned vector)
     if (!acked_in_entry) {
         outw(IRQ_ACK_PORT, l->gsi);
         pending = inw(IRQ_ACK_PORT) != IRQ_ACK_NOTHING_PENDING;
+        trace_event(TRACE_LINE_ACK, l->gsi, pending, 0);
     }
     if (l->via == VIA_PIC)
         pic_eoi(l->gsi);

@@ -16,6 +16,7 @@
 #include "kernel/irq.h"
 #include "kernel/sched.h"
 #include "kernel/tick.h"
+#include "kernel/trace.h"
 #include "kernel/trap.h"
 #include "modes/modes.h"
 
@@ -195,6 +196,7 @@ static unsigned route_devices(const struct mp_info *mp)
     unsigned pic = PIC_UNMASK(IRQ_COM1) | (cfg.tick == TICK_PIT ? PIC_UNMASK(0) : 0);
     if (cfg.intc != INTC_IOAPIC) {
         trap_set_handler(IRQ_BASE + IRQ_COM1, com1_interrupt_pic);
+        trace_set_vector_gsi(IRQ_BASE + IRQ_COM1, IRQ_COM1);
         return pic;
     }
     int pit_pin = mp->found ? mp->isa_pin[0] : 2;
@@ -210,6 +212,7 @@ static unsigned route_devices(const struct mp_info *mp)
     }
     ioapic_route((unsigned)com1_pin, (uint8_t)(IOAPIC_VECTOR_BASE + com1_pin), false, bsp);
     trap_set_handler(IOAPIC_VECTOR_BASE + com1_pin, com1_interrupt_ioapic);
+    trace_set_vector_gsi(IOAPIC_VECTOR_BASE + com1_pin, IRQ_COM1);
     return 0;
 }
 
@@ -272,6 +275,10 @@ void kmain(void)
     unsigned pic = route_devices(&mp) | irq_setup(cpus[0].apic_id);
     if (!tick_init())
         kernel_exit(EXIT_BAD_BOOT);
+    /* Before the APs run anything (with tick=lapic their timers start in
+     * ap_main), so every CPU's first interrupt is in its ring. */
+    if (cfg.mode == MODE_TASKS) /* the special modes do not trace */
+        trace_init(ncpus);
     unsigned online = smp_boot_aps();
     if (cfg.mode == MODE_BENCH_IPI) /* needs the APs: no tasks and no tick, only its IPIs */
         bench_ipi_run(online);

@@ -25,6 +25,7 @@
 #include "kernel/spinlock.h"
 #include "kernel/syscall.h"
 #include "kernel/tick.h"
+#include "kernel/trace.h"
 #include "kernel/trap.h"
 #include "modes/modes.h"
 
@@ -39,6 +40,7 @@ struct runqueue {
     struct task *idle;
     struct task *sleepers;
     volatile bool need_resched;
+    volatile bool woken;  /* need_resched was set by a wake-up (for the trace's switch reason) */
     uint64_t switches;
     uint64_t migrations; /* tasks pulled in from another CPU */
     uint64_t idle_ticks;
@@ -234,13 +236,35 @@ static void finish_switch(struct task *last)
 void schedule_tail(struct task *last)
 {
     finish_switch(last);
+    struct task *t = current();
+    trace_event(TRACE_TASK_START, 0, trace_task(t->id), t->kind);
+}
+
+/* Why prev gives up the CPU, from the state it leaves in. A slice that
+ * was used up is the reason even when a wake-up also asked: prev would
+ * have gone anyway, the woken task only decides who comes next. */
+static uint32_t switch_reason(const struct task *prev, bool woken)
+{
+    if (prev->kind == TASK_IDLE)
+        return TRACE_SWITCH_IDLE;
+    if (prev->state == TASK_DEAD)
+        return TRACE_SWITCH_EXIT;
+    if (prev->state != TASK_RUNNABLE)
+        return TRACE_SWITCH_BLOCK;
+    if (prev->slice >= cfg.quantum_ticks)
+        return TRACE_SWITCH_SLICE;
+    if (woken)
+        return TRACE_SWITCH_WOKEN;
+    return TRACE_SWITCH_OTHER; /* yield(), or a reschedule IPI nobody's wake-up sent */
 }
 
 /* With rq->lock held; returns with it released. */
 static void schedule_locked(struct runqueue *rq)
 {
     struct task *prev = current();
+    bool woken = rq->woken;
     rq->need_resched = false;
+    rq->woken = false;
     if (prev->state == TASK_RUNNABLE && prev->kind != TASK_IDLE)
         enqueue_tail(rq, prev);
     struct task *next = dequeue_head(rq);
@@ -254,6 +278,9 @@ static void schedule_locked(struct runqueue *rq)
     next->on_cpu = true;
     next->scheduled++;
     rq->switches++;
+    if (tracing())
+        trace_record(TRACE_SWITCH, switch_reason(prev, woken), trace_task(prev->id),
+                     trace_task(next->id));
     rq->curr = next;
     cpus[prev->cpu].tss.rsp0 = kstack_top(next);
     finish_switch(switch_to(prev, next));
@@ -349,6 +376,8 @@ void sched_tick(uint64_t n)
                 s->state = TASK_RUNNABLE;
                 enqueue_head(rq, s);
                 rq->need_resched = true;
+                rq->woken = true;
+                trace_event(TRACE_WAKE, TRACE_NO_GSI, trace_task(s->id), me);
             } else {
                 link = &s->next;
             }
@@ -412,7 +441,7 @@ void sched_block(void)
     schedule_locked(rq);
 }
 
-bool sched_wake(struct task *t)
+bool sched_wake(struct task *t, uint32_t gsi)
 {
     /* A waiting task is on no run queue, so nothing migrates it: its cpu
      * is stable until it runs again. */
@@ -428,7 +457,11 @@ bool sched_wake(struct task *t)
     if (queued) {
         enqueue_head(rq, t);
         rq->need_resched = true;
+        rq->woken = true;
     }
+    /* Under the lock: the switch to t on its CPU comes after, in TSC
+     * order too. */
+    trace_event(TRACE_WAKE, gsi, trace_task(t->id), target);
     spin_unlock(&rq->lock);
     bool remote = target != this_cpu_id();
     if (queued && remote)
@@ -505,6 +538,7 @@ static void print_summary(void)
                 ipi->sent, ipi->received, rq->migrations, tick_cpu_irqs(c),
                 ipi->received_kind[IPI_RESCHED], ticks_to_ms(rq->steal_ticks));
     }
+    trace_sync(); /* the second sync: vmm measures the drift over the run */
     kprintf("total ticks=%lu switches=%lu tasks=%u runtime_ms=%lu syscalls=%lu syscalls_via_ud=%lu "
             "uart_stalls=%lu nmi=%lu spurious=%lu cpus=%u waiters=%u tick=%s\n",
             jiffies, switches, cfg.tasks, ticks_to_ms(jiffies), syscall_count(),
@@ -531,6 +565,7 @@ __attribute__((noreturn)) void sched_exit_current(long code)
     t->exit_code = code;
     if (code)
         any_failed = true;
+    trace_event(TRACE_TASK_EXIT, 0, trace_task(t->id), 0);
     unsigned left = __atomic_sub_fetch(&nalive, 1, __ATOMIC_SEQ_CST);
     if (cfg.mode == MODE_BENCH_SERIAL) /* no lines inside the payload */
         bench_serial_done(code);

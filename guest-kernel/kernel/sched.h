@@ -73,8 +73,9 @@ void sched_sleep_until(uint64_t deadline);
 void sched_block(void);
 /* Makes a sleeping or waiting task runnable on its CPU; if it should
  * preempt what runs there, sets need_resched there, by IPI if that is
- * another CPU. Returns true when the wake-up crossed CPUs. */
-bool sched_wake(struct task *t);
+ * another CPU. Returns true when the wake-up crossed CPUs. `gsi`: the
+ * line whose interrupt wakes it, for the trace. */
+bool sched_wake(struct task *t, uint32_t gsi);
 
 /* The end of the run, from any CPU: stops the others, prints the summary
  * lines and exits. */

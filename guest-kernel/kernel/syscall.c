@@ -17,6 +17,7 @@
 #include "kernel/irq.h"
 #include "kernel/sched.h"
 #include "kernel/tick.h"
+#include "kernel/trace.h"
 
 static volatile uint64_t calls;
 static volatile uint64_t calls_via_ud;
@@ -57,6 +58,8 @@ void syscall_dispatch(struct trapframe *tf)
     long ret;
 
     __atomic_add_fetch(&calls, 1, __ATOMIC_RELAXED);
+    if (tracing())
+        trace_record(TRACE_SYSCALL, (uint32_t)tf->rax, trace_task(current()->id), 0);
     switch (tf->rax) {
     case SYS_EXIT:
         sched_exit_current((long)tf->rdi);

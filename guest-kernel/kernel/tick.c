@@ -7,6 +7,7 @@
 #include "drivers/pit.h"
 #include "kernel/ipi.h"
 #include "kernel/sched.h"
+#include "kernel/trace.h"
 #include "kernel/trap.h"
 
 volatile uint64_t jiffies;
@@ -116,6 +117,7 @@ bool tick_init(void)
         trap_set_handler(LAPIC_TIMER_VECTOR, lapic_timer_interrupt);
     } else {
         trap_set_handler(pit_vector, pit_interrupt);
+        trace_set_vector_gsi(pit_vector, 0);
     }
     return true;
 }

@@ -8,6 +8,7 @@
 #include "kernel/exit.h"
 #include "kernel/sched.h"
 #include "kernel/syscall.h"
+#include "kernel/trace.h"
 #include "modes/modes.h"
 
 static const char *const exception_names[32] = {
@@ -59,10 +60,19 @@ static void other_irq(unsigned irq)
     pic_eoi(irq);
 }
 
+/* Interrupts, for the trace: every vector from 32 up but the system call's. */
+static bool traced_irq(uint64_t v)
+{
+    return v >= 32 && v != SYSCALL_VECTOR;
+}
+
 void trap(struct trapframe *tf)
 {
     uint64_t v = tf->vector;
 
+    if (tracing() && traced_irq(v))
+        trace_record(TRACE_IRQ_ENTRY, (uint32_t)v, trace_vector_gsi((unsigned)v),
+                     trace_task(current()->id));
     if (v == 2)
         __atomic_add_fetch(&nmis, 1, __ATOMIC_RELAXED); /* an injected NMI is an event to count */
     else if (v == 6 && syscall_from_ud(tf))
@@ -85,6 +95,9 @@ void trap(struct trapframe *tf)
             lapic_eoi();
     }
 
+    /* Before any switch below: on the host, a CPU's interrupt spans nest. */
+    if (tracing() && traced_irq(v))
+        trace_record(TRACE_IRQ_EXIT, (uint32_t)v, 0, 0);
     if ((tf->cs & 3) == 3)
         sched_return_to_user();
 }
