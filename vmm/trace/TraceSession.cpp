@@ -15,6 +15,8 @@ namespace vmm::trace {
 namespace {
 
 constexpr auto kDrainPeriod = std::chrono::milliseconds(10);
+// Longer than a guest CPU takes from its rdtsc to publishing the event.
+constexpr auto kGuestHoldBack = std::chrono::nanoseconds(std::chrono::milliseconds(2));
 
 UniqueFd open_trace_file(const std::filesystem::path& path) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
@@ -43,7 +45,7 @@ void TraceSession::schedule_drain() {
   timer_.expires_after(kDrainPeriod);
   timer_.async_wait([this](const boost::system::error_code& error) {
     if (error || finished_) return;
-    drain();
+    drain(false);
     schedule_drain();
   });
 }
@@ -71,21 +73,33 @@ std::uint64_t TraceSession::guest_to_host(std::uint64_t tsc) const {
   return ns < 0 ? 0 : static_cast<std::uint64_t>(ns);
 }
 
-void TraceSession::drain() {
+void TraceSession::drain(bool last) {
+  const std::uint64_t started = Tracer::now_ns();
   // Host rings first: every guest acknowledgement read below then finds the
   // host's record of the same port write already in.
   tracer_.drain([this](const Record& record) { host_record(record); });
   {
     std::lock_guard lock(guest_mutex_);
     if (guest_ && !syncs_.empty() && setup_.tsc_khz)
-      guest_->drain([this](unsigned cpu, const trace_event& event) { writer_.guest(cpu, event, guest_to_host(event.tsc)); });
+      guest_->drain([this](unsigned cpu, const trace_event& event) {
+        guest_pending_.push_back({guest_to_host(event.tsc), cpu, event});
+      });
   }
+  // Every CPU's events up to a little before this drain began were in its
+  // ring when it was read: those go out merged by time, the rest wait.
+  std::stable_sort(guest_pending_.begin(), guest_pending_.end(),
+                   [](const GuestEvent& a, const GuestEvent& b) { return a.host_ns < b.host_ns; });
+  const std::uint64_t cutoff = last ? UINT64_MAX : started - kGuestHoldBack.count();
+  std::size_t written = 0;
+  for (; written < guest_pending_.size() && guest_pending_[written].host_ns <= cutoff; ++written)
+    writer_.guest(guest_pending_[written].cpu, guest_pending_[written].event, guest_pending_[written].host_ns);
+  guest_pending_.erase(guest_pending_.begin(), guest_pending_.begin() + static_cast<std::ptrdiff_t>(written));
   writer_.flush();
 }
 
 void TraceSession::finish() {
   if (finished_) return;
-  drain();
+  drain(true);
   finished_ = true;
   timer_.cancel();
   writer_.finish(Tracer::now_ns(), other_data());

@@ -79,7 +79,8 @@ class TraceSession final : public Injector::Observer {
     std::uint64_t host_ns;
   };
 
-  void drain();
+  // `last`: the run is over, write everything.
+  void drain(bool last);
   void schedule_drain();
   void host_record(const Record& record);
   std::uint64_t guest_to_host(std::uint64_t tsc) const;
@@ -95,6 +96,14 @@ class TraceSession final : public Injector::Observer {
   std::unique_ptr<GuestTraceReader> guest_;
   bool refusal_reported_ = false;
   std::vector<Sync> syncs_;  // event loop only
+  // Guest events read but not written yet: the rings are read one after the
+  // other, so the newest events wait a drain to be merged in time order.
+  struct GuestEvent {
+    std::uint64_t host_ns;
+    unsigned cpu;
+    trace_event event;
+  };
+  std::vector<GuestEvent> guest_pending_;
   std::optional<std::int64_t> drift_ns_;
   bool finished_ = false;
 };

@@ -341,8 +341,18 @@ void TraceWriter::guest(unsigned cpu, const trace_event& event, std::uint64_t ns
               "\"task\":" + json_string(task_name(event.arg1)) + ",\"gsi\":" + std::to_string(event.arg0) + ",\"cpu\":" +
                   std::to_string(event.arg2));
       if (state.isr_flow && event.arg0 != TRACE_NO_GSI) {
-        wake_flows_[event.arg1] = *state.isr_flow;
+        const std::uint64_t flow = *state.isr_flow;
         state.isr_flow.reset();  // one wake-up per delivered interrupt
+        const std::size_t target = event.arg2 < TRACE_MAX_CPUS ? event.arg2 : cpu;
+        if (target < guest_cpus_.size() && guest_cpus_[target].current_task == event.arg1) {
+          // Woken before it had switched away: it simply runs on, so the path ends here.
+          add(ns + 1, kGuestPid, tracks::kFirstGuestTasks + static_cast<std::uint32_t>(target),
+              std::string("\"ph\":\"f\",\"bp\":\"e\",\"name\":\"") + kFlowName + "\",\"cat\":\"flow\",\"id\":" +
+                  std::to_string(flow));
+          ++counts_.flows_to_task;
+        } else {
+          wake_flows_[event.arg1] = flow;
+        }
       }
       return;
     case TRACE_SWITCH: {
@@ -353,6 +363,7 @@ void TraceWriter::guest(unsigned cpu, const trace_event& event, std::uint64_t ns
       if (state.task_open) add(ns, kGuestPid, tasks, "\"ph\":\"E\"");
       add(ns, kGuestPid, tasks, "\"ph\":\"B\",\"name\":" + json_string(task_name(event.arg2)) + ",\"cat\":\"task\"");
       state.task_open = true;
+      state.current_task = event.arg2;
       if (const auto woken = wake_flows_.find(event.arg2); woken != wake_flows_.end()) {
         add(ns + 1, kGuestPid, tasks,
             std::string("\"ph\":\"f\",\"bp\":\"e\",\"name\":\"") + kFlowName + "\",\"cat\":\"flow\",\"id\":" +

@@ -73,6 +73,8 @@ class TraceWriter {
 
   void host(const Record& record);
   // A guest event whose TSC the caller has mapped to host time `host_ns`.
+  // Events of all CPUs must come in time order: a wake-up on one CPU is tied
+  // to the switch on another that follows it.
   void guest(unsigned cpu, const trace_event& event, std::uint64_t host_ns);
   // An instant on the guest's CPU 0 kernel track with `args` (the time syncs).
   void guest_note(std::uint64_t host_ns, const std::string& name, const nlohmann::json& args);
@@ -107,6 +109,7 @@ class TraceWriter {
     bool irq_open = false;
     std::uint64_t irq_entry_ns = 0;
     bool task_open = false;
+    std::uint64_t current_task = TRACE_NO_TASK;  // as the last switch on this CPU left it
     std::optional<std::uint64_t> isr_flow;  // the flow this CPU's current ISR continues
   };
 
