@@ -72,7 +72,7 @@ const BadConfig kBadConfigs[] = {
       {"trailing_comma", "{\"vcpus\": 1,}",
        "CONFIG: not valid JSON: parse error at line 1, column 13: syntax error while parsing object key - unexpected '}'; expected string literal"},
       {"unknown_key", "{\"kernal\": \"x\"}",
-       "CONFIG: /kernal: unknown key (known keys: cmdline control gdb inject irq kernel memory_mib modules pit seccomp serial timeout_ms vcpus)"},
+       "CONFIG: /kernal: unknown key (known keys: cmdline control gdb inject irq kernel memory_mib modules pit seccomp serial timeout_ms trace vcpus)"},
       {"memory_string", "{\"memory_mib\": \"lots\"}",
        "CONFIG: /memory_mib: expected a non-negative integer, got a string"},
       {"memory_zero", "{\"memory_mib\": 0}",
@@ -161,6 +161,18 @@ const BadConfig kBadConfigs[] = {
        "CONFIG: /gdb/wait: expected true or false, got a string"},
       {"seccomp_string", "{\"seccomp\": \"off\"}",
        "CONFIG: /seccomp: expected true or false, got a string"},
+      {"trace_not_object", "{\"trace\": \"t.json\"}",
+       "CONFIG: /trace: expected an object, got a string"},
+      {"trace_no_file", "{\"trace\": {\"buffer_mib\": 4}}",
+       "CONFIG: /trace/file: missing"},
+      {"trace_empty_file", "{\"trace\": {\"file\": \"\"}}",
+       "CONFIG: /trace/file: must not be empty"},
+      {"trace_unknown_key", "{\"trace\": {\"file\": \"t.json\", \"size\": 4}}",
+       "CONFIG: /trace/size: unknown key (known keys: buffer_mib file)"},
+      {"trace_buffer_tiny", "{\"trace\": {\"file\": \"t.json\", \"buffer_mib\": 0.001}}",
+       "CONFIG: /trace/buffer_mib: must be between 0.0625 (64 KiB) and 4096 MiB"},
+      {"trace_buffer_string", "{\"trace\": {\"file\": \"t.json\", \"buffer_mib\": \"16M\"}}",
+       "CONFIG: /trace/buffer_mib: expected a number of MiB"},
       {"number_overflow", "{\"vcpus\": 7e1204}",
        "CONFIG: not valid JSON: number overflow parsing '7e1204'"},
 };
@@ -195,6 +207,11 @@ TEST(BadInput, CommandLineProblems) {
   expect_input_error({"fly"}, "fly");
   expect_input_error({"run", "--gdb", "tcp:localhost"}, "--gdb tcp:localhost: expected tcp:HOST:PORT, tcp::PORT, PORT or unix:PATH");
   expect_input_error({"run", "--gdb", "unix:"}, "--gdb unix:: expected");
+  expect_input_error({"run", "--trace-buffer", "4"}, "--trace-buffer: needs --trace FILE");
+  expect_input_error({"run", "--trace", "/tmp/t.json", "--trace-buffer", "0"},
+                     "--trace-buffer: must be between 0.0625 (64 KiB) and 4096 MiB");
+  expect_input_error({"run", "--trace", "/nonexistent/folder/t.json", "--timeout", "5s"},
+                     "trace file /nonexistent/folder/t.json: cannot create it: No such file or directory");
 }
 
 TEST(BadInput, KernelProblems) {

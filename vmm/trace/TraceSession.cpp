@@ -20,7 +20,7 @@ constexpr auto kGuestHoldBack = std::chrono::nanoseconds(std::chrono::millisecon
 
 UniqueFd open_trace_file(const std::filesystem::path& path) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd.valid()) throw InputError("--trace " + path.string() + ": cannot create the file: " + std::strerror(errno));
+  if (!fd.valid()) throw InputError("trace file " + path.string() + ": cannot create it: " + std::strerror(errno));
   return fd;
 }
 
