@@ -21,18 +21,11 @@ bool trace_on;
 /* Not static: trace_record (assembly, below) names it. */
 struct trace_area trace_buffer __attribute__((aligned(64)));
 
-/* vector -> GSI + 1; 0 (BSS) means no device line: minus one is
- * TRACE_NO_GSI. */
-static uint32_t vector_gsi[256];
+uint32_t trace_gsi_of_vector[256];
 
 void trace_set_vector_gsi(unsigned vector, uint32_t gsi)
 {
-    vector_gsi[vector & 0xFF] = gsi + 1;
-}
-
-uint32_t trace_vector_gsi(unsigned vector)
-{
-    return vector_gsi[vector & 0xFF] - 1;
+    trace_gsi_of_vector[vector & 0xFF] = gsi + 1;
 }
 
 void trace_init(unsigned ncpus)

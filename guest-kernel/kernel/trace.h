@@ -48,6 +48,12 @@ static inline uint64_t trace_task(int id)
 }
 
 /* The GSI of the device line behind an interrupt vector, or TRACE_NO_GSI;
- * filled in where the lines are routed (PIT, COM1, irqs=). */
+ * filled in where the lines are routed (PIT, COM1, irqs=). Inline: it is
+ * on every traced interrupt's entry. */
 void trace_set_vector_gsi(unsigned vector, uint32_t gsi);
-uint32_t trace_vector_gsi(unsigned vector);
+extern uint32_t trace_gsi_of_vector[256]; /* GSI + 1; 0 (BSS): none */
+
+static inline uint32_t trace_vector_gsi(unsigned vector)
+{
+    return trace_gsi_of_vector[vector & 0xFF] - 1; /* 0 - 1 is TRACE_NO_GSI */
+}
