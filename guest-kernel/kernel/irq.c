@@ -243,6 +243,8 @@ void irq_wait(int k)
     if (w->pending) {
         w->pending--;
         spin_unlock(&w->lock);
+        /* The interrupt came before the wait: this is its wake-up. */
+        trace_event(TRACE_WAKE, cfg.irqs[k].gsi, trace_task(t->id), this_cpu_id());
     } else {
         t->state = TASK_WAITING;
         t->next = NULL;

@@ -38,7 +38,8 @@ enum trace_event_type {
     TRACE_IRQ_ENTRY = 1,   /* arg0 vector, arg1 GSI (TRACE_NO_GSI when not a device line), arg2 task interrupted */
     TRACE_IRQ_EXIT = 2,    /* arg0 vector */
     TRACE_LINE_ACK = 3,    /* in a line's ISR: arg0 GSI, arg1 what port 0x520 answered (1 delivered, 0 spurious) */
-    TRACE_WAKE = 4,        /* arg0 GSI that woke it (TRACE_NO_GSI: a timer), arg1 task, arg2 CPU it is queued on */
+    TRACE_WAKE = 4,        /* arg0 GSI that woke it (TRACE_NO_GSI: a timer), arg1 task, arg2 CPU it is queued on;
+                            * also when a wait finds its line's interrupt already taken (it came first) */
     TRACE_SWITCH = 5,      /* arg0 enum trace_switch_reason, arg1 prev task, arg2 next task */
     TRACE_SYSCALL = 6,     /* arg0 system call number, arg1 task */
     TRACE_TASK_START = 7,  /* the task's first run: arg1 task, arg2 kind (0 worker, 1 waiter, 2 sleeper) */

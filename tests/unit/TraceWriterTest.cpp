@@ -112,6 +112,23 @@ TEST_F(TraceWriterTest, AnInjectionFlowsIntoTheIsrThatAcknowledgedItAndOnToTheTa
   EXPECT_EQ(writer_->clock_check_ns()[0], 500);
 }
 
+TEST_F(TraceWriterTest, AnInterruptThatCameBeforeTheWaitEndsItsFlowWhenTheWaitTakesIt) {
+  writer_->host({.start = kOrigin + 1000, .end = kOrigin + 1500, .a = 1, .kind = RecordKind::Inject, .track = 0});
+  writer_->host({.start = kOrigin + 3000, .a = 1, .b = 1, .kind = RecordKind::Acknowledge, .track = 0});
+  writer_->guest(0, guest_event(TRACE_SWITCH, TRACE_SWITCH_IDLE, TRACE_NO_TASK, 3), kOrigin + 500);
+  writer_->guest(0, guest_event(TRACE_IRQ_ENTRY, 0x25, 5, 3), kOrigin + 2000);
+  writer_->guest(0, guest_event(TRACE_LINE_ACK, 5, 1), kOrigin + 3500);
+  writer_->guest(0, guest_event(TRACE_IRQ_EXIT, 0x25), kOrigin + 4000);  // no waiter yet: kept for the line
+  writer_->guest(0, guest_event(TRACE_SYSCALL, 4, 3), kOrigin + 6000);
+  writer_->guest(0, guest_event(TRACE_WAKE, 5, 3, 0), kOrigin + 6500);  // task 3's wait takes it
+  const auto trace = finish();
+  const auto f = with(trace, "ph", "f");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_DOUBLE_EQ(f[0]["ts"].get<double>(), 6.501);
+  EXPECT_EQ(f[0]["tid"], 1000);
+  EXPECT_EQ(f[0]["id"], with(trace, "ph", "s")[0]["id"]);
+}
+
 TEST_F(TraceWriterTest, ASpuriousAcknowledgementOrACoalescedInjectionStartsNoFlow) {
   writer_->host({.start = kOrigin + 1000, .end = kOrigin + 1100, .a = 1, .kind = RecordKind::Inject, .track = 0});
   writer_->host({.start = kOrigin + 2000, .end = kOrigin + 2100, .a = 2, .b = 1, .kind = RecordKind::Inject, .track = 0});

@@ -77,7 +77,12 @@ void TraceSession::drain(bool last) {
   const std::uint64_t started = Tracer::now_ns();
   // Host rings first: every guest acknowledgement read below then finds the
   // host's record of the same port write already in.
-  tracer_.drain([this](const Record& record) { host_record(record); });
+  // In time order across the rings, as the writer pairs and clamps them.
+  host_batch_.clear();
+  tracer_.drain([this](const Record& record) { host_batch_.push_back(record); });
+  std::stable_sort(host_batch_.begin(), host_batch_.end(),
+                   [](const Record& a, const Record& b) { return a.start < b.start; });
+  for (const Record& record : host_batch_) host_record(record);
   {
     std::lock_guard lock(guest_mutex_);
     if (guest_ && !syncs_.empty() && setup_.tsc_khz)

@@ -104,6 +104,7 @@ class TraceSession final : public Injector::Observer {
     trace_event event;
   };
   std::vector<GuestEvent> guest_pending_;
+  std::vector<Record> host_batch_;
   std::optional<std::int64_t> drift_ns_;
   bool finished_ = false;
 };

@@ -96,6 +96,7 @@ std::string TraceWriter::track_name(int pid, std::uint32_t tid) const {
     case tracks::kCom1: return "COM1";
     case tracks::kPlatform: return "platform";
     case tracks::kControl: return "control socket";
+    case tracks::kPitTimer: return "PIT timer";
     default: break;
   }
   if (tid >= tracks::kFirstLine) return line_label(tid - tracks::kFirstLine);
@@ -195,7 +196,7 @@ void TraceWriter::host(const Record& record) {
       const std::uint64_t start = std::max(record.start, pit_span_end_);
       const std::uint64_t end = std::max(record.end, start);
       pit_span_end_ = end;
-      add(start, kHostPid, tracks::kPit,
+      add(start, kHostPid, tracks::kPitTimer,
           "\"ph\":\"X\",\"name\":\"PIT deadline\",\"cat\":\"pit\",\"dur\":" + micros(end - start) +
               ",\"args\":{\"late_ns\":" + std::to_string(record.end > record.start ? record.end - record.start : 0) +
               "}");
@@ -315,6 +316,8 @@ void TraceWriter::guest(unsigned cpu, const trace_event& event, std::uint64_t ns
     case TRACE_IRQ_EXIT:
       if (state.irq_open) add(ns, kGuestPid, kernel, "\"ph\":\"E\"");
       state.irq_open = false;
+      if (state.isr_flow) waiting_flows_[state.isr_gsi].push_back(*state.isr_flow);  // it woke nobody
+      state.isr_flow.reset();
       return;
     case TRACE_LINE_ACK: {
       const auto line = line_of_gsi(event.arg0);
@@ -334,24 +337,28 @@ void TraceWriter::guest(unsigned cpu, const trace_event& event, std::uint64_t ns
           std::string("\"ph\":\"t\",\"name\":\"") + kFlowName + "\",\"cat\":\"flow\",\"id\":" + std::to_string(*slot.flow));
       ++counts_.flows_to_isr;
       state.isr_flow = slot.flow;
+      state.isr_gsi = event.arg0;
       return;
     }
     case TRACE_WAKE:
       instant("wake", "sched",
               "\"task\":" + json_string(task_name(event.arg1)) + ",\"gsi\":" + std::to_string(event.arg0) + ",\"cpu\":" +
                   std::to_string(event.arg2));
-      if (state.isr_flow && event.arg0 != TRACE_NO_GSI) {
+      if (event.arg0 == TRACE_NO_GSI) return;  // a sleeper's timer
+      if (state.irq_open && state.isr_flow) {
         const std::uint64_t flow = *state.isr_flow;
         state.isr_flow.reset();  // one wake-up per delivered interrupt
         const std::size_t target = event.arg2 < TRACE_MAX_CPUS ? event.arg2 : cpu;
-        if (target < guest_cpus_.size() && guest_cpus_[target].current_task == event.arg1) {
-          // Woken before it had switched away: it simply runs on, so the path ends here.
-          add(ns + 1, kGuestPid, tracks::kFirstGuestTasks + static_cast<std::uint32_t>(target),
-              std::string("\"ph\":\"f\",\"bp\":\"e\",\"name\":\"") + kFlowName + "\",\"cat\":\"flow\",\"id\":" +
-                  std::to_string(flow));
-          ++counts_.flows_to_task;
-        } else {
+        if (target < guest_cpus_.size() && guest_cpus_[target].current_task == event.arg1)
+          end_flow(flow, target, ns);  // woken before it had switched away: it simply runs on
+        else
           wake_flows_[event.arg1] = flow;
+      } else if (!state.irq_open) {
+        // A wait that found its interrupt already taken: the task runs on.
+        auto& waiting = waiting_flows_[event.arg0];
+        if (!waiting.empty()) {
+          end_flow(waiting.front(), cpu, ns);
+          waiting.pop_front();
         }
       }
       return;
@@ -365,10 +372,7 @@ void TraceWriter::guest(unsigned cpu, const trace_event& event, std::uint64_t ns
       state.task_open = true;
       state.current_task = event.arg2;
       if (const auto woken = wake_flows_.find(event.arg2); woken != wake_flows_.end()) {
-        add(ns + 1, kGuestPid, tasks,
-            std::string("\"ph\":\"f\",\"bp\":\"e\",\"name\":\"") + kFlowName + "\",\"cat\":\"flow\",\"id\":" +
-                std::to_string(woken->second));
-        ++counts_.flows_to_task;
+        end_flow(woken->second, cpu, ns);
         wake_flows_.erase(woken);
       }
       return;
@@ -384,6 +388,14 @@ void TraceWriter::guest(unsigned cpu, const trace_event& event, std::uint64_t ns
       return;
     default: ++counts_.bad_guest_events; --counts_.guest_events; return;
   }
+}
+
+// The woken task runs: the flow ends in its slice on `cpu`'s tasks track.
+void TraceWriter::end_flow(std::uint64_t flow, std::size_t cpu, std::uint64_t ns) {
+  add(ns + 1, tracks::kGuestPid, tracks::kFirstGuestTasks + static_cast<std::uint32_t>(cpu),
+      std::string("\"ph\":\"f\",\"bp\":\"e\",\"name\":\"") + kFlowName + "\",\"cat\":\"flow\",\"id\":" +
+          std::to_string(flow));
+  ++counts_.flows_to_task;
 }
 
 void TraceWriter::flush() {

@@ -36,6 +36,7 @@ constexpr std::uint32_t kPit = 100;
 constexpr std::uint32_t kCom1 = 101;
 constexpr std::uint32_t kPlatform = 102;
 constexpr std::uint32_t kControl = 103;
+constexpr std::uint32_t kPitTimer = 104;  // the PIT's deadlines and when they fired, apart from its edges
 constexpr std::uint32_t kFirstLine = 200;
 constexpr std::uint32_t kFirstGuestTasks = 1000;
 constexpr std::uint32_t kFirstGuestKernel = 1100;
@@ -111,6 +112,7 @@ class TraceWriter {
     bool task_open = false;
     std::uint64_t current_task = TRACE_NO_TASK;  // as the last switch on this CPU left it
     std::optional<std::uint64_t> isr_flow;  // the flow this CPU's current ISR continues
+    std::uint64_t isr_gsi = TRACE_NO_GSI;
   };
 
   void add(std::uint64_t ns, int pid, std::uint32_t tid, std::string_view body);
@@ -138,6 +140,9 @@ class TraceWriter {
   std::vector<std::deque<AckSlot>> acks_;  // per line
   std::vector<GuestCpu> guest_cpus_;
   std::map<std::uint64_t, std::uint64_t> wake_flows_;  // woken task -> flow
+  // Flows whose ISR found no waiter: the next wait on the line takes them.
+  std::map<std::uint64_t, std::deque<std::uint64_t>> waiting_flows_;  // by GSI
+  void end_flow(std::uint64_t flow, std::size_t cpu, std::uint64_t ns);
   std::uint64_t pit_span_end_ = 0;
   std::vector<std::int64_t> clock_check_ns_;
   Counts counts_;
