@@ -430,10 +430,16 @@ TraceSummary summarize_text(std::string_view text) {
     trace = Json::parse(text);
   } catch (const Json::parse_error& e) {
     reason = e.what();
+  } catch (const Json::out_of_range& e) {  // a number beyond a double: not ours, and not cut short
+    throw std::invalid_argument(std::string("not a trace-event JSON file (") + e.what() + ")");
   }
   if (reason.empty()) return summarize(trace);
   const auto closed = close_truncated(text);
-  if (closed) trace = Json::parse(*closed, nullptr, false);
+  try {
+    if (closed) trace = Json::parse(*closed, nullptr, false);
+  } catch (const Json::out_of_range& e) {
+    throw std::invalid_argument(std::string("not a trace-event JSON file (") + e.what() + ")");
+  }
   if (!closed || trace.is_discarded() || !(trace.is_array() || member(trace, "traceEvents")))
     throw std::invalid_argument("not a trace-event JSON file (" + reason + ")");
   TraceSummary summary = summarize(trace);
