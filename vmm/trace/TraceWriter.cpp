@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -23,7 +24,27 @@ std::string hex(std::uint64_t value) {
   return text;
 }
 
+void append_number(std::string& text, std::uint64_t value) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  text.append(digits, end);
+}
+
+void append_hex(std::string& text, std::uint64_t value) {
+  char digits[24] = {'0', 'x'};
+  const auto end = std::to_chars(digits + 2, digits + sizeof digits, value, 16).ptr;
+  text.append(digits, end);
+}
+
 // Microseconds with nanosecond precision, as the format's "ts" and "dur" are.
+void append_micros(std::string& text, std::uint64_t ns) {
+  append_number(text, ns / 1000);
+  const unsigned fraction = static_cast<unsigned>(ns % 1000);
+  const char decimals[4] = {'.', static_cast<char>('0' + fraction / 100), static_cast<char>('0' + fraction / 10 % 10),
+                            static_cast<char>('0' + fraction % 10)};
+  text.append(decimals, 4);
+}
+
 std::string micros(std::uint64_t ns) {
   char text[32];
   std::snprintf(text, sizeof text, "%" PRIu64 ".%03" PRIu64, ns / 1000, ns % 1000);
@@ -144,41 +165,66 @@ std::optional<std::size_t> TraceWriter::line_of_gsi(std::uint64_t gsi) const {
 }
 
 void TraceWriter::exit_event(const Record& record) {
-  // The hot path of a trace (two events per exit): formatted in place.
+  // The hot path of a trace, two events per exit: appended in place, no
+  // temporaries, no printf.
   const std::uint32_t tid = tracks::kFirstVcpu + record.track;
-  char text[320];
-  const int run = std::snprintf(text, sizeof text, "\"ph\":\"X\",\"name\":\"KVM_RUN\",\"cat\":\"vcpu\",\"dur\":%s",
-                                micros(record.a - record.start).c_str());
-  add(record.start, tracks::kHostPid, tid, std::string_view(text, static_cast<std::size_t>(run)));
+  std::string& text = pending_text_;
+  name_track(tracks::kHostPid, tid);
+  std::size_t offset = text.size();
+  text += "\"ph\":\"X\",\"name\":\"KVM_RUN\",\"cat\":\"vcpu\",\"dur\":";
+  append_micros(text, record.a - record.start);
+  pending_.push_back({record.start, tracks::kHostPid, tid, offset, text.size() - offset});
+
+  offset = text.size();
   const char* reason = exit_reason_name(record.sub);
-  const std::string dur = micros(record.end - record.a);
-  int length;
+  text += "\"ph\":\"X\",\"name\":\"exit ";
+  text += reason;
   if (record.sub == KVM_EXIT_IO || record.sub == KVM_EXIT_MMIO) {
     const bool io = record.sub == KVM_EXIT_IO;
     const bool write = (record.c >> 8 & 0xff) != 0;
     const char* direction = io ? (write ? "out" : "in") : (write ? "write" : "read");
     const Bus::Range* range = device_at(io ? layout_.io_bus : layout_.mmio_bus, record.b);
-    const char* device = range ? range->name.c_str() : "";  // our own names: nothing to escape
-    const unsigned long long count = record.c >> 16;
-    char where[48];
-    if (io)
-      std::snprintf(where, sizeof where, "\"port\":%llu", static_cast<unsigned long long>(record.b));
-    else
-      std::snprintf(where, sizeof where, "\"address\":\"0x%llx\"", static_cast<unsigned long long>(record.b));
-    length = std::snprintf(text, sizeof text,
-                           "\"ph\":\"X\",\"name\":\"exit %s %s 0x%llx%s%s%s\",\"cat\":\"exit\",\"dur\":%s,\"args\":"
-                           "{\"reason\":\"%s\",\"direction\":\"%s\",%s,\"size\":%llu,\"device\":\"%s\"%s%s}",
-                           reason, direction, static_cast<unsigned long long>(record.b), *device ? " (" : "", device,
-                           *device ? ")" : "", dur.c_str(), reason, direction, where,
-                           static_cast<unsigned long long>(record.c & 0xff), device, count > 1 ? ",\"count\":" : "",
-                           count > 1 ? std::to_string(count).c_str() : "");
+    text += ' ';
+    text += direction;
+    text += ' ';
+    append_hex(text, record.b);
+    if (range) {
+      text += " (";
+      text += range->name;  // our own names: nothing to escape
+      text += ')';
+    }
+    text += "\",\"cat\":\"exit\",\"dur\":";
+    append_micros(text, record.end - record.a);
+    text += ",\"args\":{\"reason\":\"";
+    text += reason;
+    text += "\",\"direction\":\"";
+    text += direction;
+    if (io) {
+      text += "\",\"port\":";
+      append_number(text, record.b);
+    } else {
+      text += "\",\"address\":\"";
+      append_hex(text, record.b);
+      text += '"';
+    }
+    text += ",\"size\":";
+    append_number(text, record.c & 0xff);
+    text += ",\"device\":\"";
+    if (range) text += range->name;
+    text += '"';
+    if (const std::uint64_t count = record.c >> 16; count > 1) {
+      text += ",\"count\":";
+      append_number(text, count);
+    }
+    text += '}';
   } else {
-    length = std::snprintf(text, sizeof text,
-                           "\"ph\":\"X\",\"name\":\"exit %s\",\"cat\":\"exit\",\"dur\":%s,\"args\":{\"reason\":\"%s\"}",
-                           reason, dur.c_str(), reason);
+    text += "\",\"cat\":\"exit\",\"dur\":";
+    append_micros(text, record.end - record.a);
+    text += ",\"args\":{\"reason\":\"";
+    text += reason;
+    text += "\"}";
   }
-  add(record.a, tracks::kHostPid, tid,
-      std::string_view(text, std::min(static_cast<std::size_t>(length), sizeof text - 1)));
+  pending_.push_back({record.a, tracks::kHostPid, tid, offset, text.size() - offset});
 }
 
 void TraceWriter::host(const Record& record) {
@@ -403,7 +449,6 @@ void TraceWriter::flush() {
   std::stable_sort(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) { return a.ns < b.ns; });
   std::string text;
   text.reserve(pending_text_.size() + pending_.size() * 40);
-  char head[96];
   for (const auto& event : pending_) {
     std::uint64_t ns = std::max(event.ns, origin_ns_);
     std::uint64_t& last = track_state(event.pid, event.tid).last_ns;
@@ -414,12 +459,15 @@ void TraceWriter::flush() {
       ++counts_.reordered;
     }
     last = ns;
-    const std::uint64_t since = ns - origin_ns_;
-    const int length = std::snprintf(head, sizeof head, "%s{\"ts\":%llu.%03llu,\"pid\":%d,\"tid\":%u,",
-                                      first_event_ ? "" : ",\n", static_cast<unsigned long long>(since / 1000),
-                                      static_cast<unsigned long long>(since % 1000), event.pid, event.tid);
+    if (!first_event_) text += ",\n";
     first_event_ = false;
-    text.append(head, static_cast<std::size_t>(length));
+    text += "{\"ts\":";
+    append_micros(text, ns - origin_ns_);
+    text += ",\"pid\":";
+    append_number(text, static_cast<std::uint64_t>(event.pid));
+    text += ",\"tid\":";
+    append_number(text, event.tid);
+    text += ',';
     text.append(pending_text_, event.offset, event.length);
     text += '}';
     ++counts_.events;
