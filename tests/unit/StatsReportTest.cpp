@@ -21,7 +21,8 @@ const nlohmann::json kStats = nlohmann::json::parse(R"({
             {"id": 1, "exits": {"io": 298, "hlt": 3}, "interrupts": {"5": 2}}],
   "serial": {"bytes_out": 1231, "bytes_delivered": 1231, "bytes_discarded": 0},
   "memory": {"guest_bytes": 67108864, "guest_resident_bytes": 954368},
-  "gdb": {"endpoint": "unix:/tmp/g.sock", "clients": 1, "refused_clients": 0, "packets": 42, "bad_checksums": 0}
+  "gdb": {"endpoint": "unix:/tmp/g.sock", "clients": 1, "refused_clients": 0, "packets": 42, "bad_checksums": 0},
+  "trace": {"events_written": 28807, "dropped_host_events": 0, "dropped_guest_events": 3}
 })");
 
 TEST(StatsReport, LinesExitsInterruptsAndVcpusAsTables) {
@@ -43,7 +44,8 @@ TEST(StatsReport, LinesExitsInterruptsAndVcpusAsTables) {
            {"  1       301           -       -              2\n"},
            {"serial: 1231 bytes out, 1231 delivered, 0 discarded\n"},
            {"memory: 64.0 MiB guest, 0.9 MiB resident\n"},
-           {"gdb: unix:/tmp/g.sock, 1 client(s), 0 refused, 42 packets, 0 bad checksums\n"}})
+           {"gdb: unix:/tmp/g.sock, 1 client(s), 0 refused, 42 packets, 0 bad checksums\n"},
+           {"trace: 28807 events written, 0 host and 3 guest events dropped\n"}})
     EXPECT_NE(text.find(expected.fragment), std::string::npos) << "missing: " << expected.fragment << "\n" << text;
   EXPECT_EQ(text.find("histogram"), std::string::npos) << text;
   EXPECT_LT(std::count(text.begin(), text.end(), '\n'), 30) << text;

@@ -102,6 +102,10 @@ std::string format_stats(const Json& stats) {
     out += "gdb: " + text(gdb, "endpoint") + ", " + std::to_string(number(gdb, "clients")) + " client(s), " +
            std::to_string(number(gdb, "refused_clients")) + " refused, " + std::to_string(number(gdb, "packets")) +
            " packets, " + std::to_string(number(gdb, "bad_checksums")) + " bad checksums\n";
+  if (const Json trace = stats.value("trace", Json::object()); trace.is_object() && !trace.empty())
+    out += "trace: " + std::to_string(number(trace, "events_written")) + " events written, " +
+           std::to_string(number(trace, "dropped_host_events")) + " host and " +
+           std::to_string(number(trace, "dropped_guest_events")) + " guest events dropped\n";
   return out;
 }
 
