@@ -119,6 +119,7 @@ void TraceSession::finish() {
     line += "; dropped " + std::to_string(tracer_.dropped()) + " host and " + std::to_string(guest_dropped) +
             " guest events (the buffers were full; a larger --trace-buffer keeps more)";
   if (drift_ns_) line += "; guest clock drift " + std::to_string(*drift_ns_ / 1000) + " us over the run";
+  if (!setup_.tsc_khz) line += "; no guest events: KVM could not say the guest's TSC rate (KVM_GET_TSC_KHZ)";
   if (!writer_.error().empty()) line += "; " + writer_.error();
   std::fprintf(stderr, "%s\n", line.c_str());
 }
