@@ -406,11 +406,17 @@ struct quick_run {
 
 /* After pit_expect_msb(val) saw another MSB first: true if the count had
  * already gone below val (time went on while the vCPU did not run), false
- * if it was above it (the counter went backwards or stood: the device). */
-static bool msb_past(uint8_t val)
+ * if it was above it (the counter went backwards or stood: the device).
+ * A count that had time to run through 0 since it was loaded at `loaded`
+ * (a vCPU stall longer than the 55 ms the 0xFFFF count lasts, which a busy
+ * host gives) starts again from 0xFFFF: above val, and still no fault. */
+static bool msb_past(uint8_t val, uint64_t loaded)
 {
     (void)inb(PIT_CH2);
-    return inb(PIT_CH2) < val;
+    bool below = inb(PIT_CH2) < val;
+    uint64_t khz = cal.tsc_khz ? cal.tsc_khz : cfg.tsc_khz;
+    bool could_wrap = khz && (rdtsc() - loaded) * PIT_HZ / 1000 >= (uint64_t)0xFF00 * khz;
+    return below || could_wrap;
 }
 
 static void quick_once(struct quick_run *r, uint64_t *polls)
@@ -428,15 +434,16 @@ static void quick_once(struct quick_run *r, uint64_t *polls)
     outb(PIT_CMD, 0xB0);
     outb(PIT_CH2, 0xFF);
     outb(PIT_CH2, 0xFF);
+    uint64_t loaded = rdtsc();
     (void)pit_verify_msb(0); /* the count starts at the next clock edge */
 
     if (!pit_expect_msb(0xFF, &tsc0, &d1, polls)) {
-        r->jumped = msb_past(0xFF);
+        r->jumped = msb_past(0xFF, loaded);
         return;
     }
     for (i = 1; i <= QUICK_STEPS; i++) {
         if (!pit_expect_msb((uint8_t)(0xFF - i), &t, &d, polls)) {
-            r->jumped = msb_past((uint8_t)(0xFF - i));
+            r->jumped = msb_past((uint8_t)(0xFF - i), loaded);
             break;
         }
         tsc = t;
@@ -447,8 +454,13 @@ static void quick_once(struct quick_run *r, uint64_t *polls)
         r->cycles = tsc - tsc0;
         r->error = d1 + d2;
     }
-    /* Linux's last check: the MSB is still the next value. */
-    r->clean = i > QUICK_STEPS && pit_verify_msb((uint8_t)(0xFF - i));
+    /* Linux's last check: the MSB is still the next value. Missed, it is a
+     * count that went on while the vCPU did not run, unless it went back. */
+    if (i > QUICK_STEPS) {
+        r->clean = pit_verify_msb((uint8_t)(0xFF - i));
+        if (!r->clean)
+            r->jumped = msb_past((uint8_t)(0xFF - i), loaded);
+    }
 }
 
 /* Judged as Linux judges it: quick_pit_calibrate() gives up, rather than
