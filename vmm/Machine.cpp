@@ -500,6 +500,13 @@ nlohmann::json Machine::stats() const {
     ports[name] = accesses;
   }
   stats["exits"] = exits;
+  nlohmann::json fixups = nlohmann::json::object();
+  for (unsigned kind = 0; kind < EmulationFixup::kKinds; ++kind) {
+    std::uint64_t count = 0;
+    for (const auto& runner : runners_) count += runner->emulation_fixups(static_cast<EmulationFixup::Kind>(kind));
+    fixups[std::string(EmulationFixup::name(static_cast<EmulationFixup::Kind>(kind)))] = count;
+  }
+  stats["emulation_fixups"] = fixups;
   nlohmann::json by_vcpu = nlohmann::json::array();
   for (const auto& runner : runners_) by_vcpu.push_back(runner->exits());
   stats["exits_by_vcpu"] = by_vcpu;

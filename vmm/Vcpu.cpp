@@ -64,6 +64,16 @@ void Vcpu::set_guest_debug(const kvm_guest_debug& debug) {
   check(::ioctl(fd_.get(), KVM_SET_GUEST_DEBUG, &debug), "KVM_SET_GUEST_DEBUG");
 }
 
+kvm_vcpu_events Vcpu::events() const {
+  kvm_vcpu_events events{};
+  check(::ioctl(fd_.get(), KVM_GET_VCPU_EVENTS, &events), "KVM_GET_VCPU_EVENTS");
+  return events;
+}
+
+void Vcpu::set_events(const kvm_vcpu_events& events) {
+  check(::ioctl(fd_.get(), KVM_SET_VCPU_EVENTS, &events), "KVM_SET_VCPU_EVENTS");
+}
+
 std::optional<std::uint32_t> Vcpu::tsc_khz() const {
   const int khz = ::ioctl(fd_.get(), KVM_GET_TSC_KHZ, 0);
   if (khz <= 0) return std::nullopt;

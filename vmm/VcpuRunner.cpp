@@ -214,6 +214,12 @@ bool VcpuRunner::handle_exit() {
         debug_->debug_exit(vcpu_.id(), exit);
         return true;
       }
+      try {
+        if (apply_emulation_fixup(run)) return true;
+      } catch (const std::exception& error) {
+        fatal(exit_status::kHostError, std::string("emulation fix-up failed: ") + error.what() + "; guest state:");
+        return false;
+      }
       std::string what = "KVM_EXIT_INTERNAL_ERROR, suberror " + std::to_string(run.internal.suberror);
       if (run.internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
         what += " (instruction emulation failed)";
@@ -251,6 +257,41 @@ std::optional<std::uint64_t> VcpuRunner::planted_int3(const kvm_run& run) {
   const std::uint64_t linear = vcpu_.sregs().cs.base + vcpu_.regs().rip;
   if (!debug_->is_software_breakpoint(linear)) return std::nullopt;
   return linear;
+}
+
+bool VcpuRunner::apply_emulation_fixup(const kvm_run& run) {
+  if (run.internal.suberror != KVM_INTERNAL_ERROR_EMULATION) return false;
+  const auto& failure = run.emulation_failure;
+  if (failure.ndata < 3 || !(failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) return false;
+  const std::size_t length = std::min<std::size_t>(failure.insn_size, sizeof failure.insn_bytes);
+  const kvm_sregs sregs = vcpu_.sregs();
+  const unsigned cpl = (sregs.cr0 & 1) ? sregs.cs.selector & 3 : 0;  // CS's RPL is the CPL; real mode runs at 0
+  const auto fixup = EmulationFixup::find(std::span<const std::uint8_t>(failure.insn_bytes, length), cpl);
+  if (!fixup) return false;
+  kvm_regs regs = vcpu_.regs();
+  regs.rip += fixup->length;
+  vcpu_.set_regs(regs);
+  if (fixup->exception) {
+    // Injected as the CPU raises a trap: after the instruction, no error code.
+    kvm_vcpu_events events = vcpu_.events();
+    events.exception.injected = 1;
+    events.exception.pending = 0;
+    events.exception.nr = *fixup->exception;
+    events.exception.has_error_code = 0;
+    events.exception.error_code = 0;
+    events.flags = 0;  // leave NMI, SIPI, shadow and SMM state as they are
+    vcpu_.set_events(events);
+  }
+  count(fixups_[static_cast<unsigned>(fixup->kind)]);
+  static std::atomic<bool> reported{false};
+  if (!reported.exchange(true))
+    std::fprintf(stderr,
+                 "vmm: vCPU %u: this host's KVM could not emulate %.*s at CPL 0 (an emulation failure: guest ring 0 "
+                 "runs in KVM's instruction emulator here, as on nested kvm_pvm); vmm carries out the instructions "
+                 "of its fix-up table (int3, fwait) itself and counts each in the stats (emulation_fixups). Hardware "
+                 "virtualization never needs this.\n",
+                 vcpu_.id(), static_cast<int>(fixup->instruction.size()), fixup->instruction.data());
+  return true;
 }
 
 void VcpuRunner::handle_io(kvm_run& run) {

@@ -17,6 +17,7 @@
 
 #include "devices/Bus.h"
 #include "vmm/Vcpu.h"
+#include "vmm/kvm/EmulationFixups.h"
 #include "vmm/security/SeccompFilters.h"
 #include "vmm/trace/TraceRing.h"
 
@@ -89,6 +90,10 @@ class VcpuRunner {
   std::uint64_t port_accesses(std::size_t port) const {
     return port_accesses_[port].load(std::memory_order_relaxed);
   }
+  // Instructions this host's emulator failed on that the loop carried out itself.
+  std::uint64_t emulation_fixups(EmulationFixup::Kind kind) const {
+    return fixups_[static_cast<unsigned>(kind)].load(std::memory_order_relaxed);
+  }
 
  private:
   void loop();
@@ -103,6 +108,9 @@ class VcpuRunner {
   // A failed emulation that is this host's way of reporting an int3 we
   // planted: its linear address; none for any other failure.
   std::optional<std::uint64_t> planted_int3(const kvm_run& run);
+  // An emulation failure on an instruction of EmulationFixup's table: carried
+  // out, counted, reported once per process. False for any other failure.
+  bool apply_emulation_fixup(const kvm_run& run);
   void handle_io(kvm_run& run);
   void handle_mmio(kvm_run& run);
   void fatal(int status, const std::string& what);
@@ -121,6 +129,7 @@ class VcpuRunner {
   std::atomic<bool> nmi_requested_{false};
   std::atomic<std::uint64_t> exits_{0};
   std::array<std::atomic<std::uint64_t>, kExitReasons> exits_by_reason_{};
+  std::array<std::atomic<std::uint64_t>, EmulationFixup::kKinds> fixups_{};
   // 512 KiB from calloc, which maps fresh zero pages for a block this large:
   // only the pages of ports in use are ever touched.
   struct FreeDeleter {

@@ -43,6 +43,12 @@
  *               check exits with 10 + its number), prints "fight over\n", and
  *               each CPU in turn prints "vcpuN ok\n"; then "fight ok\n" and
  *               debug-exit 0.
+ *   INT3_FWAIT  not hostile, but what Linux does in ring 0 that this
+ *               project's hosts cannot emulate: a #BP handler that counts,
+ *               then 16 int3 and 16 fwait in ring 0 (the alternatives
+ *               self-test, fpu__drop); "breakpoints ok\n" and debug-exit 0 if
+ *               the handler ran 16 times and every int3 returned past itself,
+ *               else "breakpoints wrong\n" and debug-exit 1.
  *
  * Each prints a line on COM1 first, "<name>\n", so the test knows it ran. */
 
@@ -369,6 +375,38 @@ done_handler:
 ignore_interrupt:
     RETURN_FROM_INTERRUPT
 
+#elif defined(INT3_FWAIT)
+    call setup_gdt
+    mov $3, %eax
+    mov $bp_handler, %edx
+    call set_gate
+    lidt idt_ptr
+    mov $16, %ecx
+1:  int3                       /* the handler returns to the next instruction */
+    incl int3_returned
+    fwait
+    loop 1b
+    cmpl $16, exceptions
+    jne 2f
+    cmpl $16, int3_returned
+    jne 2f
+    PUTS(breakpoints_ok)
+    mov $0, %al
+    out %al, $0xf4
+2:  PUTS(breakpoints_wrong)
+    mov $1, %al
+    out %al, $0xf4
+3:  hlt
+    jmp 3b
+
+/* #BP is a trap: the frame's EIP is already past the int3. No iret (see
+ * EXC_STORM): drop the frame and jump there. */
+bp_handler:
+    incl exceptions
+    popl resume
+    add $8, %esp
+    jmp *resume
+
 #elif defined(DEVICE_FIGHT)
     call setup_gdt
     movl $0x1ff, 0xfee000f0    /* LAPIC on, for the ICR */
@@ -561,7 +599,7 @@ puts:
     jmp 1b
 3:  ret
 
-#if defined(EXC_STORM) || defined(SERIAL_FLOOD) || defined(IRQ_STORM) || defined(DEVICE_FIGHT)
+#if defined(EXC_STORM) || defined(SERIAL_FLOOD) || defined(IRQ_STORM) || defined(DEVICE_FIGHT) || defined(INT3_FWAIT)
 /* Our own GDT (Multiboot leaves none that the CPU could reload from): flat
  * ring-0 code 0x08 and data 0x10, flat ring-3 code 0x1b and data 0x23. */
 setup_gdt:
@@ -608,11 +646,17 @@ name:
     .asciz "serial_flood\n"
 #elif defined(IRQ_STORM)
     .asciz "irq_storm\n"
+#elif defined(INT3_FWAIT)
+    .asciz "int3_fwait\n"
 #else
     .asciz "device_fight\n"
 #endif
 ok:
     .asciz "ok\n"
+breakpoints_ok:
+    .asciz "breakpoints ok\n"
+breakpoints_wrong:
+    .asciz "breakpoints wrong\n"
 ready:
     .asciz "ready\n"
 delivered_label:
@@ -656,6 +700,8 @@ idt_ptr:
 exceptions:
     .long 0
 resume:
+    .long 0
+int3_returned:
     .long 0
 delivered:
     .long 0

@@ -22,7 +22,8 @@ const nlohmann::json kStats = nlohmann::json::parse(R"({
   "serial": {"bytes_out": 1231, "bytes_delivered": 1231, "bytes_discarded": 0},
   "memory": {"guest_bytes": 67108864, "guest_resident_bytes": 954368},
   "gdb": {"endpoint": "unix:/tmp/g.sock", "clients": 1, "refused_clients": 0, "packets": 42, "bad_checksums": 0},
-  "trace": {"events_written": 28807, "dropped_host_events": 0, "dropped_guest_events": 3}
+  "trace": {"events_written": 28807, "dropped_host_events": 0, "dropped_guest_events": 3},
+  "emulation_fixups": {"fwait": 0, "int3": 16}
 })");
 
 TEST(StatsReport, LinesExitsInterruptsAndVcpusAsTables) {
@@ -45,7 +46,8 @@ TEST(StatsReport, LinesExitsInterruptsAndVcpusAsTables) {
            {"serial: 1231 bytes out, 1231 delivered, 0 discarded\n"},
            {"memory: 64.0 MiB guest, 0.9 MiB resident\n"},
            {"gdb: unix:/tmp/g.sock, 1 client(s), 0 refused, 42 packets, 0 bad checksums\n"},
-           {"trace: 28807 events written, 0 host and 3 guest events dropped\n"}})
+           {"trace: 28807 events written, 0 host and 3 guest events dropped\n"},
+           {"emulation fix-ups: int3 16\n"}})
     EXPECT_NE(text.find(expected.fragment), std::string::npos) << "missing: " << expected.fragment << "\n" << text;
   EXPECT_EQ(text.find("histogram"), std::string::npos) << text;
   EXPECT_LT(std::count(text.begin(), text.end(), '\n'), 30) << text;

@@ -102,6 +102,13 @@ std::string format_stats(const Json& stats) {
     out += "gdb: " + text(gdb, "endpoint") + ", " + std::to_string(number(gdb, "clients")) + " client(s), " +
            std::to_string(number(gdb, "refused_clients")) + " refused, " + std::to_string(number(gdb, "packets")) +
            " packets, " + std::to_string(number(gdb, "bad_checksums")) + " bad checksums\n";
+  if (const Json fixups = stats.value("emulation_fixups", Json::object()); fixups.is_object()) {
+    std::string counted;
+    for (const auto& [instruction, count] : fixups.items())
+      if (count.is_number_unsigned() && count.get<std::uint64_t>() > 0)
+        counted += (counted.empty() ? "" : ", ") + instruction + " " + std::to_string(count.get<std::uint64_t>());
+    if (!counted.empty()) out += "emulation fix-ups: " + counted + "\n";
+  }
   if (const Json trace = stats.value("trace", Json::object()); trace.is_object() && !trace.empty())
     out += "trace: " + std::to_string(number(trace, "events_written")) + " events written, " +
            std::to_string(number(trace, "dropped_host_events")) + " host and " +

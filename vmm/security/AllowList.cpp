@@ -47,11 +47,14 @@ const std::vector<AllowedSyscall>& table() {
 
       // vCPU threads: the KVM_RUN loop and its exits.
       {"ioctl", {Vcpu},
-       requests({REQUEST(KVM_RUN), REQUEST(KVM_GET_REGS), REQUEST(KVM_GET_SREGS), REQUEST(KVM_NMI),
-                 REQUEST(KVM_SET_GUEST_DEBUG)},
-                {"KVM_RUN", "KVM_GET_REGS", "KVM_GET_SREGS", "KVM_NMI", "KVM_SET_GUEST_DEBUG"}),
+       requests({REQUEST(KVM_RUN), REQUEST(KVM_GET_REGS), REQUEST(KVM_SET_REGS), REQUEST(KVM_GET_SREGS),
+                 REQUEST(KVM_NMI), REQUEST(KVM_SET_GUEST_DEBUG), REQUEST(KVM_GET_VCPU_EVENTS),
+                 REQUEST(KVM_SET_VCPU_EVENTS)},
+                {"KVM_RUN", "KVM_GET_REGS", "KVM_SET_REGS", "KVM_GET_SREGS", "KVM_NMI", "KVM_SET_GUEST_DEBUG",
+                 "KVM_GET_VCPU_EVENTS", "KVM_SET_VCPU_EVENTS"}),
        "KVM_RUN; the guest state in a crash report and at a breakpoint; an NMI asked for through the control "
-       "socket; under GDB, the guest's own int3 given back to it"},
+       "socket; under GDB, the guest's own int3 given back to it; an instruction this host's emulator failed on, "
+       "carried out (RIP moved past it, #BP injected)"},
       {"epoll_ctl", {Vcpu}, {},
        "Boost.Asio wakes the event loop this way when a vCPU posts work to it (PIT deadlines, UART input room, stop)"},
 
