@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "vmm/Errors.h"
@@ -264,6 +265,9 @@ void Machine::attach_devices() {
   io_bus_.add(kInterruptAckPort, InterruptAckPort::kPorts, *ack_port_, "interrupt acknowledge");
   io_bus_.add(kWakeMarkPort, WakeMarkPort::kPorts, *wake_mark_port_, "wake mark");
   io_bus_.add(kPostCodePort, 1, post_code_, "POST code");
+  io_bus_.add(kPciConfigPorts, kPciConfigPortCount, pci_config_, "PCI configuration (no PCI)");
+  rtc_ = std::make_unique<CmosRtc>([] { return static_cast<std::int64_t>(std::time(nullptr)); });
+  io_bus_.add(CmosRtc::kBasePort, CmosRtc::kPorts, *rtc_, "CMOS RTC");
   // Present without --trace too, answering "off", so a guest's probe is not an unclaimed access.
   trace_port_ = std::make_unique<TracePort>(
       trace_ != nullptr, [this](std::uint32_t address) { trace_->guest_registered(address); },

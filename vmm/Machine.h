@@ -13,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "devices/AbsentDevice.h"
 #include "devices/Bus.h"
+#include "devices/CmosRtc.h"
 #include "devices/DebugExit.h"
 #include "devices/InterruptAckPort.h"
 #include "devices/I8042.h"
@@ -120,6 +122,8 @@ class Machine final : public RunControl {
   std::unique_ptr<DebugExit> debug_exit_;
   std::unique_ptr<I8042> i8042_;
   ScratchRegister post_code_, scratch_mmio_;
+  AbsentDevice pci_config_;
+  std::unique_ptr<CmosRtc> rtc_;
   // Scripted lines from the config, by name: what inject commands drive.
   std::vector<std::pair<std::string, std::unique_ptr<IrqLine>>> scripted_lines_;
   std::unique_ptr<Injector> injector_;

@@ -17,6 +17,8 @@ constexpr std::uint64_t kDebugExitPort = 0xf4;
 constexpr std::uint64_t kInterruptAckPort = 0x520;  // scripted lines' acknowledge register
 constexpr std::uint64_t kWakeMarkPort = 0x522;      // a woken guest task names the line that woke it
 constexpr std::uint64_t kPostCodePort = 0x80;
+constexpr std::uint64_t kPciConfigPorts = 0xcf8;  // 0xCF8-0xCFF: PCI configuration mechanism #1; no PCI here
+constexpr std::uint64_t kPciConfigPortCount = 8;
 // Below the IOAPIC (0xFEC00000), clear of the LAPIC, HPET and any PCI window.
 constexpr std::uint64_t kScratchMmio = 0xFEB00000;
 
