@@ -161,7 +161,7 @@ VmConfig parse_config(std::string_view json_text, const std::string& source, con
   const Json root = parse_json(json_text, source);
   const Reader reader(source);
   reader.expect_object(root, "",
-                       {"kernel", "cmdline", "modules", "memory_mib", "vcpus", "timeout_ms", "serial", "pit", "irq", "inject", "control", "seccomp", "gdb", "trace"});
+                       {"kernel", "cmdline", "modules", "memory_mib", "vcpus", "timeout_ms", "serial", "pit", "irq", "inject", "control", "seccomp", "gdb", "trace", "cpuid"});
 
   VmConfig config;
   if (root.contains("kernel")) config.kernel = resolve(base_dir, reader.string(root["kernel"], "/kernel"));
@@ -300,6 +300,26 @@ VmConfig parse_config(std::string_view json_text, const std::string& source, con
       if (!trace["buffer_mib"].is_number()) reader.fail("/trace/buffer_mib", "expected a number of MiB");
       config.trace.buffer_mib = trace["buffer_mib"].get<double>();
       if (!trace_buffer_in_range(config.trace.buffer_mib)) reader.fail("/trace/buffer_mib", kTraceBufferRange);
+    }
+  }
+  if (root.contains("cpuid")) {
+    const Json& cpuid = root["cpuid"];
+    reader.expect_object(cpuid, "/cpuid", {"hide_hypervisor", "clear"});
+    if (cpuid.contains("hide_hypervisor"))
+      config.cpuid.hide_hypervisor = reader.boolean(cpuid["hide_hypervisor"], "/cpuid/hide_hypervisor");
+    if (cpuid.contains("clear")) {
+      const Json& clear = cpuid["clear"];
+      if (!clear.is_array()) reader.fail("/cpuid/clear", "expected an array of CPU feature names");
+      for (std::size_t i = 0; i < clear.size(); ++i) {
+        const std::string path = "/cpuid/clear/" + std::to_string(i);
+        const std::string name = reader.string(clear[i], path);
+        if (!CpuidFilter::find(name)) {
+          std::string known;
+          for (const auto& feature : CpuidFilter::features()) known += (known.empty() ? "" : " ") + std::string(feature.name);
+          reader.fail(path, "unknown CPU feature \"" + name + "\" (known: " + known + ")");
+        }
+        config.cpuid.clear.push_back(name);
+      }
     }
   }
   if (root.contains("inject")) config.inject = parse_inject(reader, root["inject"], "/inject", config.irq_lines);

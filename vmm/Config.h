@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "irq/InterruptLines.h"
+#include "vmm/kvm/CpuidFilter.h"
 
 namespace vmm {
 
@@ -70,6 +71,7 @@ struct VmConfig {
   std::string gdb;                           // GDB stub endpoint (tcp:HOST:PORT, unix:PATH); empty for none
   bool gdb_wait = false;                     // every vCPU held before its first instruction until GDB continues
   TraceConfig trace;                         // docs/tracing.md
+  CpuidFilter cpuid;                         // what the guest does not see in CPUID
 };
 
 // Throws InputError("config <path>: ...") for any error. `source` names the file

@@ -151,7 +151,7 @@ MpTable Machine::mp_table(const VmConfig& config, const GsiRoutingTable& routing
   // A BIOS copies the boot processor's signature and features into every
   // processor entry; vCPU 0's CPUID is what the guest's BSP reads.
   std::uint32_t signature = 0, features = 0;
-  for (const auto& leaf : CpuTopology(config.vcpus).cpuid_for(supported_cpuid, 0))
+  for (const auto& leaf : config.cpuid.apply(CpuTopology(config.vcpus).cpuid_for(supported_cpuid, 0)))
     if (leaf.function == 1 && leaf.index == 0) {
       signature = leaf.eax;
       features = leaf.edx;
@@ -287,7 +287,7 @@ void Machine::create_vcpus(const EntryState& entry, const std::vector<kvm_cpuid_
   const CpuTopology topology(config_.vcpus);
   for (std::uint32_t id = 0; id < config_.vcpus; ++id) {
     auto vcpu = std::make_unique<Vcpu>(vm_.fd(), id, kvm_.vcpu_mmap_size());
-    vcpu->set_cpuid(topology.cpuid_for(supported_cpuid, id));
+    vcpu->set_cpuid(config_.cpuid.apply(topology.cpuid_for(supported_cpuid, id)));
     vcpu_stats_.push_back(have_stats ? VcpuStats(vcpu->open_stats()) : VcpuStats());
 
     // What a PC BIOS leaves behind: the BSP's LINT0 takes the PIC as ExtINT and

@@ -49,6 +49,10 @@
  *               self-test, fpu__drop); "breakpoints ok\n" and debug-exit 0 if
  *               the handler ran 16 times and every int3 returned past itself,
  *               else "breakpoints wrong\n" and debug-exit 1.
+ *   CPUID_PROBE  prints what CPUID says in ring 0, one "cpuid LEAF.SUB REG
+ *               VALUE" line each (hex) for leaf 1 ECX and EDX, leaf 7.0 EBX
+ *               and ECX, and leaf 0x40000000 EBX, ECX, EDX (the hypervisor
+ *               signature), then debug-exit 0.
  *
  * Each prints a line on COM1 first, "<name>\n", so the test knows it ran. */
 
@@ -375,6 +379,51 @@ done_handler:
 ignore_interrupt:
     RETURN_FROM_INTERRUPT
 
+#elif defined(CPUID_PROBE)
+/* One "cpuid ..." line: the label, then the value in %edi (puts takes %eax). */
+#define SHOW(label, value) \
+    mov value, %edi;       \
+    PUTS(label);           \
+    call puthex
+    mov $1, %eax
+    xor %ecx, %ecx
+    cpuid
+    mov %edx, %ebp
+    SHOW(cpuid_1_ecx, %ecx)
+    SHOW(cpuid_1_edx, %ebp)
+    mov $7, %eax
+    xor %ecx, %ecx
+    cpuid
+    mov %ecx, %ebp
+    SHOW(cpuid_7_ebx, %ebx)
+    SHOW(cpuid_7_ecx, %ebp)
+    mov $0x40000000, %eax
+    xor %ecx, %ecx
+    cpuid
+    mov %ecx, %ebp
+    mov %edx, hypervisor_edx
+    SHOW(cpuid_hv_ebx, %ebx)
+    SHOW(cpuid_hv_ecx, %ebp)
+    SHOW(cpuid_hv_edx, hypervisor_edx)
+    mov $0, %al
+    out %al, $0xf4
+1:  hlt
+    jmp 1b
+
+/* %edi as 8 hex digits and a newline on COM1. */
+puthex:
+    mov $hex_digits + 7, %ebx
+    mov $8, %ecx
+1:  mov %edi, %edx
+    and $0xf, %edx
+    movb hex_alphabet(%edx), %dl
+    movb %dl, (%ebx)
+    dec %ebx
+    shr $4, %edi
+    loop 1b
+    PUTS(hex_digits)
+    ret
+
 #elif defined(INT3_FWAIT)
     call setup_gdt
     mov $3, %eax
@@ -648,11 +697,31 @@ name:
     .asciz "irq_storm\n"
 #elif defined(INT3_FWAIT)
     .asciz "int3_fwait\n"
+#elif defined(CPUID_PROBE)
+    .asciz "cpuid_probe\n"
 #else
     .asciz "device_fight\n"
 #endif
 ok:
     .asciz "ok\n"
+cpuid_1_ecx:
+    .asciz "cpuid 1.0 ecx "
+cpuid_1_edx:
+    .asciz "cpuid 1.0 edx "
+cpuid_7_ebx:
+    .asciz "cpuid 7.0 ebx "
+cpuid_7_ecx:
+    .asciz "cpuid 7.0 ecx "
+cpuid_hv_ebx:
+    .asciz "cpuid 40000000.0 ebx "
+cpuid_hv_ecx:
+    .asciz "cpuid 40000000.0 ecx "
+cpuid_hv_edx:
+    .asciz "cpuid 40000000.0 edx "
+hex_alphabet:
+    .ascii "0123456789abcdef"
+hex_digits:
+    .asciz "00000000\n"
 breakpoints_ok:
     .asciz "breakpoints ok\n"
 breakpoints_wrong:
@@ -702,6 +771,8 @@ exceptions:
 resume:
     .long 0
 int3_returned:
+    .long 0
+hypervisor_edx:
     .long 0
 delivered:
     .long 0
