@@ -234,10 +234,13 @@ void Machine::attach_devices() {
     return InterruptAckPort::Answer::NoDevice;
   });
   wake_mark_port_ = std::make_unique<WakeMarkPort>([this](std::uint32_t gsi) { injector_->wake_mark(gsi); });
-  i8042_ = std::make_unique<I8042>([this] {
-    if (trace_) trace::Tracer::record({.start = trace::Tracer::now_ns(), .kind = trace::RecordKind::I8042Reset});
-    request_stop(exit_status::kSuccess, "guest reset the machine through the i8042");
-  });
+  i8042_irq_ = std::make_unique<IrqfdLine>(vm_.fd(), kI8042KeyboardGsi);
+  i8042_ = std::make_unique<I8042>(
+      [this] {
+        if (trace_) trace::Tracer::record({.start = trace::Tracer::now_ns(), .kind = trace::RecordKind::I8042Reset});
+        request_stop(exit_status::kSuccess, "guest reset the machine through the i8042");
+      },
+      i8042_irq_.get());
 
   if (config_.pit.backend == PitConfig::Backend::User) {
     // IRQ0 on a resampling irqfd, so the PIT hears the guest's EOI and can

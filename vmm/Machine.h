@@ -120,6 +120,7 @@ class Machine final : public RunControl {
   std::unique_ptr<SystemControlPort> system_control_;
   std::unique_ptr<Uart16550> com1_;
   std::unique_ptr<DebugExit> debug_exit_;
+  std::unique_ptr<IrqfdLine> i8042_irq_;
   std::unique_ptr<I8042> i8042_;
   ScratchRegister post_code_, scratch_mmio_;
   AbsentDevice pci_config_;

@@ -23,10 +23,11 @@ constexpr std::uint64_t kPciConfigPortCount = 8;
 constexpr std::uint64_t kScratchMmio = 0xFEB00000;
 
 constexpr std::uint32_t kPitGsi = 0;
+constexpr std::uint32_t kI8042KeyboardGsi = 1;
 constexpr std::uint32_t kCom1Gsi = 4;
 
 inline std::vector<ReservedGsi> device_gsis() {
-  return {{kPitGsi, "8254 PIT"}, {kCom1Gsi, "COM1 UART"}};
+  return {{kPitGsi, "8254 PIT"}, {kI8042KeyboardGsi, "i8042 keyboard"}, {kCom1Gsi, "COM1 UART"}};
 }
 
 }  // namespace vmm::platform
