@@ -18,6 +18,7 @@
 #include "vmm/Platform.h"
 #include "vmm/control/ControlRequest.h"
 #include "vmm/kvm/CpuTopology.h"
+#include "vmm/kvm/ExitReasons.h"
 #include "vmm/loader/MultibootLoader.h"
 
 namespace vmm {
@@ -44,15 +45,9 @@ std::string hex(std::uint64_t value) {
   return text;
 }
 
-// The names of the exit reasons vmm sees, as in <linux/kvm.h> without KVM_EXIT_.
-std::string exit_reason_name(std::size_t reason) {
-  static const std::pair<unsigned, const char*> kReasons[] = {
-      {KVM_EXIT_IO, "io"},          {KVM_EXIT_MMIO, "mmio"},         {KVM_EXIT_HLT, "hlt"},
-      {KVM_EXIT_INTR, "intr"},      {KVM_EXIT_SHUTDOWN, "shutdown"}, {KVM_EXIT_FAIL_ENTRY, "fail_entry"},
-      {KVM_EXIT_INTERNAL_ERROR, "internal_error"}, {KVM_EXIT_SYSTEM_EVENT, "system_event"},
-      {KVM_EXIT_DEBUG, "debug"}};
-  for (const auto& [id, label] : kReasons)
-    if (id == reason) return label;
+// A reason vmm does not handle still gets a key in the stats.
+std::string exit_reason_key(std::size_t reason) {
+  if (const char* name = exit_reason_name(reason)) return name;
   return "reason_" + std::to_string(reason);
 }
 
@@ -480,7 +475,7 @@ nlohmann::json Machine::stats() const {
       for (std::size_t reason = 0; reason < VcpuRunner::kExitReasons; ++reason) {
         const std::uint64_t count = runners_[index]->exits_by_reason(reason);
         if (count == 0) continue;
-        const std::string name = exit_reason_name(reason);
+        const std::string name = exit_reason_key(reason);
         vcpu_exits[name] = count;
         exits[name] = exits.value(name, std::uint64_t{0}) + count;
       }

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -28,14 +29,23 @@ void count(std::atomic<std::uint64_t>& counter) {
   counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
-std::string hex_bytes(const std::uint8_t* bytes, std::size_t count) {
+std::string hex_bytes(std::span<const std::uint8_t> bytes) {
   std::string text;
   char byte[4];
-  for (std::size_t i = 0; i < count; ++i) {
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
     std::snprintf(byte, sizeof byte, "%s%02x", i ? " " : "", bytes[i]);
     text += byte;
   }
   return text;
+}
+
+// The bytes of the instruction KVM's emulator failed on; empty for any other
+// internal error, or when KVM did not give them.
+std::span<const std::uint8_t> failed_instruction(const kvm_run& run) {
+  if (run.internal.suberror != KVM_INTERNAL_ERROR_EMULATION) return {};
+  const auto& failure = run.emulation_failure;
+  if (failure.ndata < 3 || !(failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) return {};
+  return {failure.insn_bytes, std::min<std::size_t>(failure.insn_size, sizeof failure.insn_bytes)};
 }
 
 }  // namespace
@@ -223,11 +233,7 @@ bool VcpuRunner::handle_exit() {
       std::string what = "KVM_EXIT_INTERNAL_ERROR, suberror " + std::to_string(run.internal.suberror);
       if (run.internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
         what += " (instruction emulation failed)";
-        const auto& failure = run.emulation_failure;
-        if (failure.ndata >= 3 && (failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
-          const std::size_t length = std::min<std::size_t>(failure.insn_size, sizeof failure.insn_bytes);
-          what += "; instruction bytes: " + hex_bytes(failure.insn_bytes, length);
-        }
+        if (const auto bytes = failed_instruction(run); !bytes.empty()) what += "; instruction bytes: " + hex_bytes(bytes);
       }
       fatal(exit_status::kGuestCrash, what + "; guest state:");
       return false;
@@ -250,23 +256,20 @@ bool VcpuRunner::handle_exit() {
 }
 
 std::optional<std::uint64_t> VcpuRunner::planted_int3(const kvm_run& run) {
-  if (!debug_ || run.internal.suberror != KVM_INTERNAL_ERROR_EMULATION) return std::nullopt;
-  const auto& failure = run.emulation_failure;
-  const bool have_bytes = failure.ndata >= 3 && (failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES);
-  if (!have_bytes || failure.insn_size < 1 || failure.insn_bytes[0] != 0xcc) return std::nullopt;
+  if (!debug_) return std::nullopt;
+  const auto bytes = failed_instruction(run);
+  if (bytes.empty() || bytes[0] != 0xcc) return std::nullopt;
   const std::uint64_t linear = vcpu_.sregs().cs.base + vcpu_.regs().rip;
   if (!debug_->is_software_breakpoint(linear)) return std::nullopt;
   return linear;
 }
 
 bool VcpuRunner::apply_emulation_fixup(const kvm_run& run) {
-  if (run.internal.suberror != KVM_INTERNAL_ERROR_EMULATION) return false;
-  const auto& failure = run.emulation_failure;
-  if (failure.ndata < 3 || !(failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) return false;
-  const std::size_t length = std::min<std::size_t>(failure.insn_size, sizeof failure.insn_bytes);
+  const auto bytes = failed_instruction(run);
+  if (bytes.empty()) return false;
   const kvm_sregs sregs = vcpu_.sregs();
   const unsigned cpl = (sregs.cr0 & 1) ? sregs.cs.selector & 3 : 0;  // CS's RPL is the CPL; real mode runs at 0
-  const auto fixup = EmulationFixup::find(std::span<const std::uint8_t>(failure.insn_bytes, length), cpl);
+  const auto fixup = EmulationFixup::find(bytes, cpl);
   if (!fixup) return false;
   kvm_regs regs = vcpu_.regs();
   regs.rip += fixup->length;

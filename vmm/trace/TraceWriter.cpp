@@ -1,5 +1,7 @@
 #include "vmm/trace/TraceWriter.h"
 
+#include "vmm/kvm/ExitReasons.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,21 +51,6 @@ std::string micros(std::uint64_t ns) {
   char text[32];
   std::snprintf(text, sizeof text, "%" PRIu64 ".%03" PRIu64, ns / 1000, ns % 1000);
   return text;
-}
-
-const char* exit_reason_name(std::uint32_t reason) {
-  switch (reason) {
-    case KVM_EXIT_IO: return "io";
-    case KVM_EXIT_MMIO: return "mmio";
-    case KVM_EXIT_HLT: return "hlt";
-    case KVM_EXIT_INTR: return "intr";
-    case KVM_EXIT_SHUTDOWN: return "shutdown";
-    case KVM_EXIT_FAIL_ENTRY: return "fail_entry";
-    case KVM_EXIT_INTERNAL_ERROR: return "internal_error";
-    case KVM_EXIT_SYSTEM_EVENT: return "system_event";
-    case KVM_EXIT_DEBUG: return "debug";
-    default: return "other";
-  }
 }
 
 std::string task_name(std::uint64_t task) {
@@ -176,7 +163,8 @@ void TraceWriter::exit_event(const Record& record) {
   pending_.push_back({record.start, tracks::kHostPid, tid, offset, text.size() - offset});
 
   offset = text.size();
-  const char* reason = exit_reason_name(record.sub);
+  const char* known = exit_reason_name(record.sub);
+  const char* reason = known ? known : "other";
   text += "\"ph\":\"X\",\"name\":\"exit ";
   text += reason;
   if (record.sub == KVM_EXIT_IO || record.sub == KVM_EXIT_MMIO) {
