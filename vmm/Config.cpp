@@ -161,7 +161,7 @@ VmConfig parse_config(std::string_view json_text, const std::string& source, con
   const Json root = parse_json(json_text, source);
   const Reader reader(source);
   reader.expect_object(root, "",
-                       {"kernel", "cmdline", "modules", "memory_mib", "vcpus", "timeout_ms", "serial", "pit", "irq", "inject", "control", "seccomp", "gdb", "trace", "cpuid"});
+                       {"kernel", "cmdline", "modules", "initrd", "memory_mib", "vcpus", "timeout_ms", "serial", "pit", "irq", "inject", "control", "seccomp", "gdb", "trace", "cpuid"});
 
   VmConfig config;
   if (root.contains("kernel")) config.kernel = resolve(base_dir, reader.string(root["kernel"], "/kernel"));
@@ -180,6 +180,7 @@ VmConfig parse_config(std::string_view json_text, const std::string& source, con
     if (ms > 365ull * 24 * 3600 * 1000) reader.fail("/timeout_ms", "is longer than a year");
     config.timeout = std::chrono::milliseconds(ms);
   }
+  if (root.contains("initrd")) config.initrd = resolve(base_dir, reader.string(root["initrd"], "/initrd"));
   if (root.contains("modules")) {
     const Json& modules = root["modules"];
     if (!modules.is_array()) reader.fail("/modules", "expected an array, got " + Reader::type_of(modules));

@@ -58,7 +58,8 @@ struct VmConfig {
 
   std::optional<std::filesystem::path> kernel;  // empty: the bundled kernel
   std::string cmdline;
-  std::vector<ModuleConfig> modules;
+  std::vector<ModuleConfig> modules;          // Multiboot kernels only
+  std::optional<std::filesystem::path> initrd;  // Linux kernels only
   std::uint64_t memory_mib = 128;
   unsigned vcpus = 1;
   std::chrono::milliseconds timeout{0};  // 0: none

@@ -85,7 +85,9 @@ class Machine final : public RunControl {
                           const std::vector<kvm_cpuid_entry2>& supported_cpuid);
 
  private:
+  // By the image's format: Multiboot, a Linux bzImage or a vmlinux.
   static EntryState load_kernel(const VmConfig& config, const KernelImage& kernel, GuestMemory& memory);
+  static EntryState load_multiboot(const VmConfig& config, const KernelImage& kernel, GuestMemory& memory);
   void attach_devices();
   void attach_debugger();
   void start_timeline();

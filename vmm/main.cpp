@@ -98,9 +98,9 @@ int run_vm(const RunOptions& options) {
     config = parse_config(text, path.string(), std::filesystem::absolute(path).parent_path());
   }
   if (!options.kernel.empty()) config.kernel = std::filesystem::absolute(options.kernel);
-  if (!options.initrd.empty()) {
-    const std::filesystem::path initrd = std::filesystem::absolute(options.initrd);
-    config.modules = {ModuleConfig{initrd, initrd.filename().string()}};
+  if (!options.initrd.empty()) {  // replaces the config's modules, as the one module
+    config.initrd = std::filesystem::absolute(options.initrd);
+    config.modules.clear();
   }
   if (options.cmdline) config.cmdline = *options.cmdline;
   if (!options.memory.empty()) {
@@ -239,8 +239,8 @@ int main(int argc, char** argv) {
   RunOptions options;
   auto* run = app.add_subcommand("run", "Boot a VM; without CONFIG, the bundled kernel with the default config");
   run->add_option("config", options.config_path, "VM config (JSON); relative paths in it are relative to its folder");
-  run->add_option("--kernel", options.kernel, "Multiboot kernel image instead of the config's or the bundled one");
-  run->add_option("--initrd", options.initrd, "Load FILE as the one Multiboot module (as QEMU's -initrd)");
+  run->add_option("--kernel", options.kernel, "Kernel image (Multiboot, bzImage or vmlinux) instead of the config's or the bundled one");
+  run->add_option("--initrd", options.initrd, "Initial ramdisk of a Linux kernel; for a Multiboot kernel, its one module (as QEMU's -initrd)");
   run->add_option("--cmdline", options.cmdline, "Kernel command line");
   run->add_option("--memory", options.memory, "Guest memory in MiB (suffix M or G accepted)");
   run->add_option("--vcpus", options.vcpus, "Number of vCPUs");

@@ -26,12 +26,13 @@ command -v clang++ >/dev/null || { echo "fuzz: clang++ not found (apt-get instal
 # Only the fuzz targets are built: the rest of the tree (guest kernel, vmm)
 # is configured but not compiled with clang.
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DVMM_FUZZ=ON -DBUILD_TESTING=ON >/dev/null
-fuzzers=(pit_fuzzer uart_fuzzer config_fuzzer multiboot_fuzzer control_fuzzer mptable_fuzzer gdb_fuzzer trace_fuzzer)
+fuzzers=(pit_fuzzer uart_fuzzer config_fuzzer multiboot_fuzzer linux_loader_fuzzer control_fuzzer mptable_fuzzer gdb_fuzzer
+         trace_fuzzer)
 cmake --build "$build" --target "${fuzzers[@]}" -j "$jobs"
 
 status=0
 declare -A prefix=([pit_fuzzer]=pit [uart_fuzzer]=uart [config_fuzzer]=config [multiboot_fuzzer]=multiboot
-                   [control_fuzzer]=control [mptable_fuzzer]=mptable [gdb_fuzzer]=gdb [trace_fuzzer]=trace)
+                   [linux_loader_fuzzer]=linux [control_fuzzer]=control [mptable_fuzzer]=mptable [gdb_fuzzer]=gdb [trace_fuzzer]=trace)
 for fuzzer in "${fuzzers[@]}"; do
   binary="$build/tests/fuzz/$fuzzer"
   corpus="$build/corpus/$fuzzer"

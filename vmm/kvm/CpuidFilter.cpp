@@ -49,7 +49,7 @@ const CpuidFilter::Feature* CpuidFilter::find(std::string_view name) {
 }
 
 std::vector<kvm_cpuid_entry2> CpuidFilter::apply(std::vector<kvm_cpuid_entry2> entries) const {
-  if (hide_hypervisor) {
+  if (hide_hypervisor.value_or(false)) {
     std::erase_if(entries, [](const kvm_cpuid_entry2& entry) {
       return (entry.function & 0xffffff00) == kHypervisorLeaves;
     });
@@ -60,7 +60,7 @@ std::vector<kvm_cpuid_entry2> CpuidFilter::apply(std::vector<kvm_cpuid_entry2> e
     if (!feature) throw std::invalid_argument("unknown CPU feature \"" + name + "\"");
     cleared.push_back(feature);
   }
-  if (hide_hypervisor) cleared.push_back(find("hypervisor"));
+  if (hide_hypervisor.value_or(false)) cleared.push_back(find("hypervisor"));
   for (auto& entry : entries)
     for (const Feature* feature : cleared)
       if (matches(entry, feature->leaf, feature->subleaf)) field(entry, feature->reg) &= ~(1u << feature->bit);

@@ -9,6 +9,7 @@
 
 #include <linux/kvm.h>
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -17,7 +18,8 @@
 namespace vmm {
 
 struct CpuidFilter {
-  bool hide_hypervisor = false;
+  // Unset: the machine decides (on for a Linux kernel, off for Multiboot ones).
+  std::optional<bool> hide_hypervisor;
   std::vector<std::string> clear;  // feature names, from features()
 
   struct Feature {
@@ -30,7 +32,7 @@ struct CpuidFilter {
   static std::span<const Feature> features();
   static const Feature* find(std::string_view name);
 
-  bool empty() const { return !hide_hypervisor && clear.empty(); }
+  bool empty() const { return !hide_hypervisor.value_or(false) && clear.empty(); }
   // `entries` without what this filter hides. Names must come from features()
   // (the config checks them); an unknown one throws std::invalid_argument.
   std::vector<kvm_cpuid_entry2> apply(std::vector<kvm_cpuid_entry2> entries) const;

@@ -8,6 +8,8 @@
 #include <optional>
 
 #include "vmm/Errors.h"
+#include "vmm/loader/ElfImage.h"
+#include "vmm/loader/MemoryMap.h"
 
 namespace vmm {
 
@@ -35,9 +37,8 @@ constexpr std::uint64_t kModuleEntrySize = 16;
 constexpr std::uint64_t kPageSize = 4096;
 constexpr std::uint64_t k4GiB = 1ull << 32;
 
-constexpr std::uint64_t kEbdaStart = 0x9fc00;
-constexpr std::uint64_t kBiosStart = 0xf0000;
-constexpr std::uint64_t kHighMemory = 0x100000;
+using memory_map::kEbdaStart;
+using memory_map::kHighMemory;
 
 [[noreturn]] void bad_image(const std::string& why) { throw InputError("kernel image: " + why); }
 
@@ -72,15 +73,9 @@ std::optional<Header> find_header(std::span<const std::uint8_t> image, bool* bad
   return std::nullopt;
 }
 
-struct Segment {
-  std::uint64_t file_offset;
-  std::uint64_t file_size;
-  std::uint64_t address;
-  std::uint64_t memory_size;
-};
 
 struct KernelPlan {
-  std::vector<Segment> segments;
+  std::vector<ElfSegment> segments;
   std::uint64_t entry;
 };
 
@@ -107,69 +102,9 @@ KernelPlan plan_aout_kludge(std::span<const std::uint8_t> image, const Header& h
     if (bss_end_addr < load_addr + file_size) bad_image("a.out kludge: bss_end_addr is below load_end_addr");
     memory_size = bss_end_addr - load_addr;
   }
-  return {{Segment{file_offset, file_size, load_addr, memory_size}}, entry_addr};
+  return {{ElfSegment{file_offset, file_size, load_addr, memory_size}}, entry_addr};
 }
 
-template <typename Ehdr, typename Phdr>
-KernelPlan plan_elf(std::span<const std::uint8_t> image) {
-  if (image.size() < sizeof(Ehdr)) bad_image("ELF header is truncated");
-  Ehdr ehdr;
-  std::memcpy(&ehdr, image.data(), sizeof ehdr);
-  if (ehdr.e_type != ET_EXEC) bad_image("ELF file is not an executable (e_type " + std::to_string(ehdr.e_type) + ")");
-  if (ehdr.e_phentsize != sizeof(Phdr)) bad_image("ELF program header size " + std::to_string(ehdr.e_phentsize));
-  if (ehdr.e_phnum == 0) bad_image("ELF file has no program headers");
-  const std::uint64_t table_size = std::uint64_t{ehdr.e_phnum} * sizeof(Phdr);
-  if (ehdr.e_phoff > image.size() || table_size > image.size() - ehdr.e_phoff)
-    bad_image("ELF program header table lies beyond the end of the file");
-  KernelPlan plan{{}, ehdr.e_entry};
-  bool entry_translated = false;
-  for (unsigned i = 0; i < ehdr.e_phnum; ++i) {
-    Phdr phdr;
-    std::memcpy(&phdr, image.data() + ehdr.e_phoff + i * sizeof(Phdr), sizeof phdr);
-    if (phdr.p_type != PT_LOAD || phdr.p_memsz == 0) continue;
-    const std::string name = "ELF segment " + std::to_string(i);
-    if (phdr.p_filesz > phdr.p_memsz) bad_image(name + " has a file size larger than its memory size");
-    if (phdr.p_offset > image.size() || phdr.p_filesz > image.size() - phdr.p_offset)
-      bad_image(name + " lies beyond the end of the file (truncated image?)");
-    if (phdr.p_paddr + phdr.p_memsz < phdr.p_paddr) bad_image(name + " wraps around the address space");
-    plan.segments.push_back({phdr.p_offset, phdr.p_filesz, phdr.p_paddr, phdr.p_memsz});
-    // Multiboot loads by physical address; an entry given as a virtual address
-    // inside a segment is moved with it, as GRUB does.
-    if (!entry_translated && ehdr.e_entry >= phdr.p_vaddr && ehdr.e_entry - phdr.p_vaddr < phdr.p_memsz) {
-      plan.entry = ehdr.e_entry - phdr.p_vaddr + phdr.p_paddr;
-      entry_translated = true;
-    }
-  }
-  if (plan.segments.empty()) bad_image("ELF file has no loadable segment");
-  // Two segments over the same memory would leave it to the loading order
-  // which one the kernel gets: no linker emits that, so the image is broken.
-  for (std::size_t a = 0; a < plan.segments.size(); ++a)
-    for (std::size_t b = a + 1; b < plan.segments.size(); ++b) {
-      const auto& first = plan.segments[a];
-      const auto& second = plan.segments[b];
-      if (first.address < second.address + second.memory_size && second.address < first.address + first.memory_size)
-        bad_image("ELF segments at " + hex(first.address) + " and " + hex(second.address) + " overlap");
-    }
-  return plan;
-}
-
-KernelPlan plan_elf_image(std::span<const std::uint8_t> image) {
-  if (image.size() < EI_NIDENT || std::memcmp(image.data(), ELFMAG, SELFMAG) != 0)
-    bad_image("not an ELF file, and its Multiboot header does not ask for the a.out kludge (flag bit 16)");
-  if (image[EI_DATA] != ELFDATA2LSB) bad_image("ELF file is not little-endian");
-  if (image[EI_CLASS] == ELFCLASS32) {
-    if (image.size() >= sizeof(Elf32_Ehdr) && reinterpret_cast<const Elf32_Ehdr*>(image.data())->e_machine != EM_386)
-      bad_image("ELF32 file is not for i386");
-    return plan_elf<Elf32_Ehdr, Elf32_Phdr>(image);
-  }
-  if (image[EI_CLASS] == ELFCLASS64) {
-    if (image.size() >= sizeof(Elf64_Ehdr) &&
-        reinterpret_cast<const Elf64_Ehdr*>(image.data())->e_machine != EM_X86_64)
-      bad_image("ELF64 file is not for x86-64");
-    return plan_elf<Elf64_Ehdr, Elf64_Phdr>(image);
-  }
-  bad_image("unknown ELF class " + std::to_string(image[EI_CLASS]));
-}
 
 void put_u32(std::vector<std::uint8_t>& block, std::uint64_t offset, std::uint32_t value) {
   std::memcpy(block.data() + offset, &value, sizeof value);
@@ -178,23 +113,6 @@ void put_u64(std::vector<std::uint8_t>& block, std::uint64_t offset, std::uint64
   std::memcpy(block.data() + offset, &value, sizeof value);
 }
 
-struct MemoryMapEntry {
-  std::uint64_t base;
-  std::uint64_t length;
-  std::uint32_t type;  // 1 available, 2 reserved
-};
-
-std::vector<MemoryMapEntry> memory_map(const GuestMemory& memory) {
-  const std::uint64_t low_end = memory.low_end();
-  std::vector<MemoryMapEntry> map;
-  map.push_back({0, std::min(low_end, kEbdaStart), 1});
-  if (low_end > kEbdaStart) map.push_back({kEbdaStart, 0xa0000 - kEbdaStart, 2});
-  if (low_end > kBiosStart) map.push_back({kBiosStart, kHighMemory - kBiosStart, 2});
-  if (low_end > kHighMemory) map.push_back({kHighMemory, low_end - kHighMemory, 1});
-  for (std::size_t i = 1; i < memory.regions().size(); ++i)
-    map.push_back({memory.regions()[i].guest_address, memory.regions()[i].size, 1});
-  return map;
-}
 
 }  // namespace
 
@@ -215,7 +133,15 @@ EntryState MultibootLoader::load(std::span<const std::uint8_t> image, GuestMemor
   const std::uint32_t unsupported = header->flags & kRequirementBits & ~kSupportedRequirements;
   if (unsupported) bad_image("Multiboot header requires features vmm does not provide (flags " + hex(unsupported) + ")");
 
-  const KernelPlan plan = (header->flags & kFlagAoutKludge) ? plan_aout_kludge(image, *header) : plan_elf_image(image);
+  if (!(header->flags & kFlagAoutKludge) && !is_elf_image(image))
+    bad_image("not an ELF file, and its Multiboot header does not ask for the a.out kludge (flag bit 16)");
+  KernelPlan plan;
+  if (header->flags & kFlagAoutKludge) {
+    plan = plan_aout_kludge(image, *header);
+  } else {
+    auto elf = plan_elf_image(image);
+    plan = {std::move(elf.segments), elf.entry};
+  }
   if (plan.entry >= k4GiB) bad_image("entry point " + hex(plan.entry) + " is above 4 GiB");
 
   // Check every segment before writing any, so a bad image leaves memory untouched.
@@ -247,7 +173,7 @@ EntryState MultibootLoader::load(std::span<const std::uint8_t> image, GuestMemor
     cursor = page_align(cursor + module.data.size());
   }
 
-  const auto map = memory_map(memory);
+  const auto map = bios_memory_map(memory);
   const std::uint64_t mmap_offset = kInfoStructSize;
   const std::uint64_t modules_offset = mmap_offset + map.size() * kMmapEntrySize;
   const std::uint64_t strings_offset = modules_offset + options.modules.size() * kModuleEntrySize;
