@@ -318,19 +318,27 @@ void Pit8254::on_irq0_deadline() {
       edges += passed - due;
     }
   }
-  deliver_irq0_edges(edges);
+  deliver_irq0_edges(edges, now);
   irq0_next_edge_ns_ = 0;
   reschedule_irq0(now);
 }
 
-void Pit8254::deliver_irq0_edges(std::uint64_t edges) {
+void Pit8254::deliver_irq0_edges(std::uint64_t edges, std::uint64_t now) {
   if (delivery_ == Irq0Delivery::Pulse) {
     irq0_.pulse();
     ++stats_.irq_edges;
     return;
   }
+  const Counter& counter = counters_[0];
+  if (irq0_in_service_ && periodic(counter.mode) &&
+      now - irq0_raised_ns_ >= kLostEoiPeriods * ticks_to_ns(counter.count)) {
+    ++stats_.lost_eois;
+    irq0_.retract();
+    irq0_in_service_ = false;
+  }
   if (!irq0_in_service_) {
     irq0_in_service_ = true;
+    irq0_raised_ns_ = now;
     irq0_.raise();
     ++stats_.irq_edges;
     --edges;
@@ -348,6 +356,7 @@ void Pit8254::irq0_acknowledged() {
   if (irq0_owed_ == 0) return;
   --irq0_owed_;
   irq0_in_service_ = true;
+  irq0_raised_ns_ = clock_.now_ns();
   irq0_.raise();
   ++stats_.irq_edges;
 }

@@ -25,7 +25,13 @@
 // in the PIC's IRR. Reinject (when the machine can tell us the guest's EOI, as
 // KVM's in-kernel PIT does): IRQ0 is raised and held until the EOI; edges due
 // meanwhile are counted and delivered one per EOI, so a late host wakeup delays
-// ticks but never loses them (at most kMaxReinjected are kept).
+// ticks but never loses them (at most kMaxReinjected are kept). An EOI that
+// has not come kLostEoiPeriods periods after the raise is taken as lost: the
+// guest masked IRQ0 or reset its PIC with the edge pending, as Linux does
+// when it moves the timer from the 8259 to the IOAPIC. KVM's in-kernel PIT
+// learns that from its mask notifier, which user space does not have; this
+// PIT lowers the line and raises it afresh instead (counted in lost_eois),
+// so the guest that unmasks IRQ0 gets its ticks again.
 
 #include <atomic>
 #include <cstdint>
@@ -54,6 +60,7 @@ class Pit8254 final : public BusDevice {
 
   enum class Irq0Delivery { Pulse, Reinject };
   static constexpr std::uint64_t kMaxReinjected = 1000;
+  static constexpr std::uint64_t kLostEoiPeriods = 2;
 
   Pit8254(Clock& clock, IrqLine& irq0, Irq0Delivery delivery = Irq0Delivery::Pulse);
 
@@ -78,6 +85,7 @@ class Pit8254 final : public BusDevice {
     std::uint64_t irq_edges = 0;
     std::uint64_t missed_edges = 0;      // Pulse: lost; Reinject: delivered late
     std::uint64_t dropped_reinjects = 0; // Reinject: beyond kMaxReinjected
+    std::uint64_t lost_eois = 0;         // Reinject: raised afresh after kLostEoiPeriods without an EOI
   };
   Stats stats() const;
 
@@ -118,7 +126,7 @@ class Pit8254 final : public BusDevice {
 
   void reschedule_irq0(std::uint64_t now);
   void on_irq0_deadline();
-  void deliver_irq0_edges(std::uint64_t edges);
+  void deliver_irq0_edges(std::uint64_t edges, std::uint64_t now);
 
   mutable std::mutex mutex_;  // the device lock: vCPU threads and the event loop
   Clock& clock_;
@@ -128,6 +136,7 @@ class Pit8254 final : public BusDevice {
   Irq0Delivery delivery_;
   std::uint64_t irq0_next_edge_ns_ = 0;  // the edge the armed timer is for; 0 when disarmed
   bool irq0_in_service_ = false;         // Reinject: raised, waiting for the EOI
+  std::uint64_t irq0_raised_ns_ = 0;     // Reinject: when the line in service was raised
   std::uint64_t irq0_owed_ = 0;          // Reinject: edges due while in service
   Stats stats_;
 };

@@ -26,6 +26,10 @@ class ResampledIrqfdLine final : public IrqLine {
   ResampledIrqfdLine& operator=(const ResampledIrqfdLine&) = delete;
 
   void set_level(bool asserted) override;
+  // Before the guest's EOI: KVM still holds the GSI, and only deassigning the
+  // irqfd lowers it. From the event loop (the vCPUs' seccomp filter has no
+  // KVM_IRQFD).
+  void retract() override;
 
   // Called on the event loop at every resample (the guest's EOI), before the
   // line decides to come back: the device may lower or re-raise it from here.
@@ -34,9 +38,14 @@ class ResampledIrqfdLine final : public IrqLine {
   std::uint32_t gsi() const { return gsi_; }
   std::uint64_t assertions() const { return assertions_.load(std::memory_order_relaxed); }
   std::uint64_t resamples() const { return resamples_.load(std::memory_order_relaxed); }
+  // Retractions that found the GSI held, each a deassign and assign of the irqfd.
+  std::uint64_t withdrawals() const { return withdrawals_.load(std::memory_order_relaxed); }
 
  private:
+  bool assign();
+  void deassign();
   void trigger();
+  void withdraw();
   void wait_for_resample();
 
   int vm_fd_;
@@ -47,6 +56,8 @@ class ResampledIrqfdLine final : public IrqLine {
   std::atomic<bool> level_{false};
   std::atomic<std::uint64_t> assertions_{0};
   std::atomic<std::uint64_t> resamples_{0};
+  std::atomic<std::uint64_t> withdrawals_{0};
+  std::atomic<bool> held_by_kvm_{false};  // triggered, and no resample since
   std::function<void()> on_resample_;
 };
 

@@ -97,7 +97,7 @@ std::string format_stats(const Json& stats) {
   if (const Json pit = stats.value("pit", Json::object()); pit.is_object() && !pit.empty())
     out += "pit: " + std::to_string(number(pit, "irq_edges")) + " IRQ0 edges, " +
            std::to_string(number(pit, "late_edges")) + " late, " + std::to_string(number(pit, "dropped_reinjects")) +
-           " reinjections dropped\n";
+           " reinjections dropped, " + std::to_string(number(pit, "lost_eois")) + " EOIs taken as lost\n";
   if (const Json gdb = stats.value("gdb", Json::object()); gdb.is_object() && !gdb.empty())
     out += "gdb: " + text(gdb, "endpoint") + ", " + std::to_string(number(gdb, "clients")) + " client(s), " +
            std::to_string(number(gdb, "refused_clients")) + " refused, " + std::to_string(number(gdb, "packets")) +

@@ -26,6 +26,13 @@ class TracedIrqLine final : public IrqLine {
     inner_.set_level(asserted);
   }
 
+  void retract() override {
+    if (level_ && style_ == Style::Levels)
+      Tracer::record({.start = Tracer::now_ns(), .a = false, .kind = RecordKind::Level, .track = track_});
+    level_ = false;
+    inner_.retract();
+  }
+
  private:
   IrqLine& inner_;
   Style style_;
