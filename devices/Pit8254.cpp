@@ -331,7 +331,9 @@ void Pit8254::deliver_irq0_edges(std::uint64_t edges, std::uint64_t now) {
   }
   const Counter& counter = counters_[0];
   if (irq0_in_service_ && periodic(counter.mode) &&
-      now - irq0_raised_ns_ >= kLostEoiPeriods * ticks_to_ns(counter.count)) {
+      // Half a period short, so the rounding of deadlines to nanoseconds
+      // cannot put the kLostEoiPeriods-th edge after the raise just below it.
+      now - irq0_raised_ns_ >= ticks_to_ns(counter.count * (2 * kLostEoiPeriods - 1) / 2)) {
     ++stats_.lost_eois;
     irq0_.retract();
     irq0_in_service_ = false;

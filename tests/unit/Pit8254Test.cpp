@@ -90,6 +90,37 @@ TEST_F(Pit8254Test, LateHostTimerLosesEdgesInPulseModeButReinjectDeliversThemOnE
   }
 }
 
+TEST_F(Pit8254Test, ReinjectTakesAnEoiMissingForTwoPeriodsAsLostAndRaisesAfresh) {
+  // Linux masks IRQ0 and resets its 8259 while an edge is pending when it
+  // moves the timer to the IOAPIC: that EOI never comes.
+  FakeClock clock;
+  RecordingIrqLine irq;
+  Pit8254 pit(clock, irq, Pit8254::Irq0Delivery::Reinject);
+  const std::uint8_t program[] = {0x34, 0xa9, 0x04};  // mode 2, 1193: ~1 kHz
+  pit.write(3, std::span(program, 1));
+  pit.write(0, std::span(program + 1, 1));
+  pit.write(0, std::span(program + 2, 1));
+  const std::uint64_t period_ns = 1193 * kSecond / Pit8254::kInputHz + 1;
+  clock.advance(period_ns);
+  EXPECT_EQ(irq.rising_edges, 1u);
+  clock.advance(period_ns);
+  EXPECT_EQ(irq.rising_edges, 1u) << "one period without the EOI: still waiting (owed)";
+  EXPECT_EQ(pit.stats().lost_eois, 0u);
+  clock.advance(period_ns);
+  EXPECT_EQ(pit.stats().lost_eois, 1u);
+  EXPECT_EQ(irq.rising_edges, 2u) << "lowered and raised again: a new edge for the unmasked pin";
+  EXPECT_TRUE(irq.level);
+  // The guest takes it and the owed ticks follow, one per EOI, as before.
+  pit.irq0_acknowledged();
+  EXPECT_EQ(irq.rising_edges, 3u);
+  // A guest that keeps up never sees the rule.
+  for (int tick = 0; tick < 20; ++tick) {
+    pit.irq0_acknowledged();
+    clock.advance(period_ns);
+  }
+  EXPECT_EQ(pit.stats().lost_eois, 1u);
+}
+
 TEST_F(Pit8254Test, LiveCountDecrementsInMode2AndReloads) {
   out(0x43, 0x34);
   out(0x40, 100);

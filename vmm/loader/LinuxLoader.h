@@ -24,8 +24,8 @@
 namespace vmm {
 
 struct LinuxBootOptions {
-  std::string cmdline;
-  std::vector<std::uint8_t> initrd;  // empty: none
+  std::string cmdline{};
+  std::vector<std::uint8_t> initrd{};  // empty: none
 };
 
 // Where things went, for logs and tests.
