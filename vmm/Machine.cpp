@@ -112,7 +112,8 @@ Machine::Machine(const VmConfig& config, const KernelImage& kernel)
   const MpTable table = mp_table(config_, routing_, supported_cpuid);
   memory_.write(table.guest_address(), table.bytes());
   create_vcpus(entry_, supported_cpuid);
-  if (trace_) trace_->set_tsc_khz(vcpus_.front()->tsc_khz().value_or(0));
+  tsc_khz_ = vcpus_.front()->tsc_khz();  // before seccomp: the event loop may not ask KVM
+  if (trace_) trace_->set_tsc_khz(tsc_khz_.value_or(0));
   if (!config_.gdb.empty()) attach_debugger();
 }
 
@@ -436,7 +437,7 @@ int Machine::run() {
   // The event loop wakes PIT deadlines; keep the kernel from batching them.
   ::prctl(PR_SET_TIMERSLACK, 1UL);
   for (auto& vcpu : vcpus_) {
-    runners_.push_back(std::make_unique<VcpuRunner>(*vcpu, io_bus_, mmio_bus_, *this, seccomp_));
+    runners_.push_back(std::make_unique<VcpuRunner>(*vcpu, io_bus_, mmio_bus_, memory_, *this, seccomp_));
     runners_.back()->set_debug_hooks(gdb_target_.get());
     if (trace_) runners_.back()->set_trace_ring(&trace_->tracer().vcpu_ring(vcpu->id()));
   }
@@ -536,6 +537,9 @@ nlohmann::json Machine::stats() const {
     ports[name] = accesses;
   }
   stats["exits"] = exits;
+  // What the guest's TSC runs at (KVM_GET_TSC_KHZ): the reference for a
+  // guest's own calibration. Absent where KVM cannot say.
+  if (tsc_khz_) stats["tsc_khz"] = *tsc_khz_;
   nlohmann::json fixups = nlohmann::json::object();
   for (unsigned kind = 0; kind < EmulationFixup::kKinds; ++kind) {
     std::uint64_t count = 0;

@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -138,6 +139,7 @@ class Machine final : public RunControl {
   Bus io_bus_{"port I/O bus"};
   Bus mmio_bus_{"MMIO bus"};
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
+  std::optional<std::uint32_t> tsc_khz_;  // KVM_GET_TSC_KHZ of vCPU 0
   std::vector<VcpuStats> vcpu_stats_;  // one per vCPU; empty ones where KVM has no statistics fd
   std::vector<std::unique_ptr<VcpuRunner>> runners_;
   // With --gdb only. The target outlives the runners that hold it as DebugHooks.

@@ -64,6 +64,14 @@ void Vcpu::set_guest_debug(const kvm_guest_debug& debug) {
   check(::ioctl(fd_.get(), KVM_SET_GUEST_DEBUG, &debug), "KVM_SET_GUEST_DEBUG");
 }
 
+kvm_fpu Vcpu::fpu() const {
+  kvm_fpu fpu{};
+  check(::ioctl(fd_.get(), KVM_GET_FPU, &fpu), "KVM_GET_FPU");
+  return fpu;
+}
+
+void Vcpu::set_fpu(const kvm_fpu& fpu) { check(::ioctl(fd_.get(), KVM_SET_FPU, &fpu), "KVM_SET_FPU"); }
+
 kvm_vcpu_events Vcpu::events() const {
   kvm_vcpu_events events{};
   check(::ioctl(fd_.get(), KVM_GET_VCPU_EVENTS, &events), "KVM_GET_VCPU_EVENTS");

@@ -39,6 +39,9 @@ class Vcpu {
   // KVM_GET_STATS_FD: a read-only fd of this vCPU's binary statistics. Only
   // where the VM's Kvm reports KVM_CAP_BINARY_STATS_FD; throws HostError.
   UniqueFd open_stats() const;
+  // The x87/SSE state (KVM_GET_FPU): MXCSR for the emulation fix-ups.
+  kvm_fpu fpu() const;
+  void set_fpu(const kvm_fpu& fpu);
   kvm_vcpu_events events() const;
   void set_events(const kvm_vcpu_events& events);
   // The guest's TSC frequency (KVM_GET_TSC_KHZ); none where KVM cannot say.

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "vmm/ExitStatus.h"
+#include "vmm/debug/PageWalk.h"
 #include "vmm/trace/Tracer.h"
 
 namespace vmm {
@@ -17,6 +18,8 @@ namespace {
 
 constexpr int kKickSignal = SIGUSR1;
 constexpr unsigned kUnclaimedLogLimit = 8;
+constexpr std::uint64_t kEferLma = 1u << 10;
+constexpr std::uint8_t kGeneralProtectionVector = 13;
 
 void ignore_signal(int) {}
 
@@ -269,19 +272,37 @@ bool VcpuRunner::apply_emulation_fixup(const kvm_run& run) {
   if (bytes.empty()) return false;
   const kvm_sregs sregs = vcpu_.sregs();
   const unsigned cpl = (sregs.cr0 & 1) ? sregs.cs.selector & 3 : 0;  // CS's RPL is the CPL; real mode runs at 0
-  const auto fixup = EmulationFixup::find(bytes, cpl);
+  const bool code64 = (sregs.efer & kEferLma) && sregs.cs.l;
+  const auto fixup = EmulationFixup::find(bytes, cpl, code64);
   if (!fixup) return false;
   kvm_regs regs = vcpu_.regs();
-  regs.rip += fixup->length;
-  vcpu_.set_regs(regs);
-  if (fixup->exception) {
-    // Injected as the CPU raises a trap: after the instruction, no error code.
+  std::optional<Fault> fault;
+  if (fixup->operand) {
+    switch (access_mxcsr(*fixup, regs, sregs)) {
+      case MxcsrAccess::Done:
+        break;
+      case MxcsrAccess::ReservedBits:
+        fault = Fault{kGeneralProtectionVector, 0};
+        break;
+      case MxcsrAccess::NotInRam:
+        return false;  // a crash report names the instruction
+    }
+  }
+  // A fault leaves RIP on the instruction, as the CPU's would.
+  if (!fault) {
+    regs.rip += fixup->length;
+    vcpu_.set_regs(regs);
+  }
+  const std::optional<std::uint8_t> vector = fault ? std::optional<std::uint8_t>(fault->vector) : fixup->exception;
+  if (vector) {
+    // A trap (#BP) comes after the instruction without an error code; a
+    // fault (#GP) at it, with one.
     kvm_vcpu_events events = vcpu_.events();
     events.exception.injected = 1;
     events.exception.pending = 0;
-    events.exception.nr = *fixup->exception;
-    events.exception.has_error_code = 0;
-    events.exception.error_code = 0;
+    events.exception.nr = *vector;
+    events.exception.has_error_code = fault ? 1 : 0;
+    events.exception.error_code = fault ? fault->error_code : 0;
     events.flags = 0;  // leave NMI, SIPI, shadow and SMM state as they are
     vcpu_.set_events(events);
   }
@@ -291,10 +312,42 @@ bool VcpuRunner::apply_emulation_fixup(const kvm_run& run) {
     std::fprintf(stderr,
                  "vmm: vCPU %u: this host's KVM could not emulate %.*s at CPL 0 (an emulation failure: guest ring 0 "
                  "runs in KVM's instruction emulator here, as on nested kvm_pvm); vmm carries out the instructions "
-                 "of its fix-up table (int3, fwait) itself and counts each in the stats (emulation_fixups). Hardware "
-                 "virtualization never needs this.\n",
+                 "of its fix-up table (int3, fwait, ldmxcsr, stmxcsr) itself and counts each in the stats "
+                 "(emulation_fixups). Hardware virtualization never needs this.\n",
                  vcpu_.id(), static_cast<int>(fixup->instruction.size()), fixup->instruction.data());
   return true;
+}
+
+VcpuRunner::MxcsrAccess VcpuRunner::access_mxcsr(const EmulationFixup& fixup, const kvm_regs& regs,
+                                                 const kvm_sregs& sregs) {
+  const std::uint64_t by_number[16] = {regs.rax, regs.rcx, regs.rdx, regs.rbx, regs.rsp, regs.rbp,
+                                       regs.rsi, regs.rdi, regs.r8,  regs.r9,  regs.r10, regs.r11,
+                                       regs.r12, regs.r13, regs.r14, regs.r15};
+  const auto& operand = *fixup.operand;
+  std::uint64_t address = static_cast<std::uint64_t>(operand.displacement);
+  if (operand.rip_relative) address += regs.rip + fixup.length;
+  if (operand.base) address += by_number[*operand.base];
+  if (operand.index) address += by_number[*operand.index] * operand.scale;
+  // Byte by byte: the 4 bytes may straddle a page boundary.
+  const debug::PagingState paging{sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer};
+  std::uint8_t* host[4];
+  for (unsigned i = 0; i < 4; ++i) {
+    const auto physical = debug::translate(address + i, paging, debug::read_from(memory_));
+    const auto span = physical ? memory_.host_span(*physical, 1) : std::span<std::uint8_t>();
+    if (span.empty()) return MxcsrAccess::NotInRam;
+    host[i] = span.data();
+  }
+  kvm_fpu fpu = vcpu_.fpu();
+  if (fixup.kind == EmulationFixup::Kind::Stmxcsr) {
+    for (unsigned i = 0; i < 4; ++i) *host[i] = static_cast<std::uint8_t>(fpu.mxcsr >> (8 * i));
+    return MxcsrAccess::Done;
+  }
+  std::uint32_t value = 0;
+  for (unsigned i = 0; i < 4; ++i) value |= std::uint32_t{*host[i]} << (8 * i);
+  if (value & EmulationFixup::kMxcsrReserved) return MxcsrAccess::ReservedBits;
+  fpu.mxcsr = value;
+  vcpu_.set_fpu(fpu);
+  return MxcsrAccess::Done;
 }
 
 void VcpuRunner::handle_io(kvm_run& run) {

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "devices/Bus.h"
+#include "vmm/GuestMemory.h"
 #include "vmm/Vcpu.h"
 #include "vmm/kvm/EmulationFixups.h"
 #include "vmm/security/SeccompFilters.h"
@@ -56,8 +57,10 @@ class VcpuRunner {
   static void install_kick_handler();
 
   // The thread confines itself with `seccomp`'s vCPU allow-list before its first KVM_RUN.
-  VcpuRunner(Vcpu& vcpu, Bus& io_bus, Bus& mmio_bus, RunControl& control, const security::SeccompFilters& seccomp)
-      : vcpu_(vcpu), io_bus_(io_bus), mmio_bus_(mmio_bus), control_(control), seccomp_(seccomp) {
+  // `memory` is where the emulation fix-ups find their operands.
+  VcpuRunner(Vcpu& vcpu, Bus& io_bus, Bus& mmio_bus, const GuestMemory& memory, RunControl& control,
+             const security::SeccompFilters& seccomp)
+      : vcpu_(vcpu), io_bus_(io_bus), mmio_bus_(mmio_bus), memory_(memory), control_(control), seccomp_(seccomp) {
     if (!port_accesses_) throw std::bad_alloc();
   }
   ~VcpuRunner();
@@ -111,6 +114,13 @@ class VcpuRunner {
   // An emulation failure on an instruction of EmulationFixup's table: carried
   // out, counted, reported once per process. False for any other failure.
   bool apply_emulation_fixup(const kvm_run& run);
+  struct Fault {
+    std::uint8_t vector;
+    std::uint32_t error_code;
+  };
+  enum class MxcsrAccess { Done, ReservedBits, NotInRam };
+  // ldmxcsr or stmxcsr on its operand in guest memory.
+  MxcsrAccess access_mxcsr(const EmulationFixup& fixup, const kvm_regs& regs, const kvm_sregs& sregs);
   void handle_io(kvm_run& run);
   void handle_mmio(kvm_run& run);
   void fatal(int status, const std::string& what);
@@ -119,6 +129,7 @@ class VcpuRunner {
   Vcpu& vcpu_;
   Bus& io_bus_;
   Bus& mmio_bus_;
+  const GuestMemory& memory_;
   RunControl& control_;
   const security::SeccompFilters& seccomp_;
   DebugHooks* debug_ = nullptr;

@@ -40,7 +40,8 @@ VmmResult run_vmm(const VmmRun& run) {
   ::signal(SIGPIPE, SIG_IGN);  // vmm may exit before taking all of stdin
   int out_pipe[2], err_pipe[2], in_pipe[2] = {-1, -1};
   if (::pipe2(out_pipe, O_CLOEXEC) < 0 || ::pipe2(err_pipe, O_CLOEXEC) < 0) throw std::runtime_error("pipe");
-  if (!run.stdin_data.empty() && ::pipe2(in_pipe, O_CLOEXEC) < 0) throw std::runtime_error("pipe");
+  const bool interactive = static_cast<bool>(run.type_when);
+  if ((!run.stdin_data.empty() || interactive) && ::pipe2(in_pipe, O_CLOEXEC) < 0) throw std::runtime_error("pipe");
   const auto start = std::chrono::steady_clock::now();
   const pid_t pid = ::fork();
   if (pid == 0) {
@@ -61,7 +62,7 @@ VmmResult run_vmm(const VmmRun& run) {
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
   int in_fd = in_pipe[1];
-  std::size_t fed = 0;
+  std::string to_type = run.stdin_data;
   if (in_fd >= 0) {
     ::close(in_pipe[0]);
     ::fcntl(in_fd, F_SETFL, O_NONBLOCK);
@@ -72,9 +73,9 @@ VmmResult run_vmm(const VmmRun& run) {
   std::chrono::steady_clock::time_point signalled_at;
   while (out_fd >= 0 || err_fd >= 0) {
     if (in_fd >= 0) {  // feed stdin as fast as vmm takes it, without blocking
-      const ssize_t n = ::write(in_fd, run.stdin_data.data() + fed, run.stdin_data.size() - fed);
-      if (n > 0) fed += static_cast<std::size_t>(n);
-      if (fed == run.stdin_data.size() || (n < 0 && errno != EAGAIN)) {
+      const ssize_t n = to_type.empty() ? 0 : ::write(in_fd, to_type.data(), to_type.size());
+      if (n > 0) to_type.erase(0, static_cast<std::size_t>(n));
+      if ((to_type.empty() && !interactive) || (n < 0 && errno != EAGAIN)) {
         ::close(in_fd);
         in_fd = -1;
       }
@@ -89,8 +90,10 @@ VmmResult run_vmm(const VmmRun& run) {
     result.peak_rss_kib = std::max(result.peak_rss_kib, peak_rss_kib(pid, "vmm"));
     pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
     const bool second_due = signalled && !signalled_twice && run.second_signal;
-    ::poll(fds, 2, in_fd >= 0 || second_due ? 1 : 100);
+    ::poll(fds, 2, (in_fd >= 0 && !to_type.empty()) || second_due ? 1 : 100);
+    const std::size_t seen = result.out.size();
     if (out_fd >= 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) drain(out_fd, result.out);
+    if (interactive && in_fd >= 0 && result.out.size() != seen) to_type += run.type_when(result.out);
     if (err_fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) drain(err_fd, result.err);
     if (!signalled && run.send_signal_when && run.send_signal_when(result.out)) {
       signalled = true;

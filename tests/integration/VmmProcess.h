@@ -36,6 +36,10 @@ struct VmmRun {
   int second_signal = 0;
   std::chrono::milliseconds second_signal_after{0};
   std::string stdin_data;  // fed to vmm's stdin (then closed); /dev/null when empty
+  // Called with the stdout seen so far whenever more comes; what it returns is
+  // typed on vmm's stdin, which then stays open until vmm exits (a user at the
+  // console who answers what the guest prints).
+  std::function<std::string(const std::string&)> type_when;
 };
 
 VmmResult run_vmm(const VmmRun& run);

@@ -43,5 +43,62 @@ TEST(EmulationFixup, TableByInstructionAndPrivilege) {
   }
 }
 
+TEST(EmulationFixup, MxcsrAccessesDecodeTheirMemoryOperandIn64BitCode) {
+  using Kind = EmulationFixup::Kind;
+  struct Operand {
+    const char* what;
+    std::vector<std::uint8_t> bytes;
+    Kind kind;
+    unsigned length;
+    std::optional<unsigned> base, index;
+    unsigned scale;
+    std::int64_t displacement;
+    bool rip_relative;
+  };
+  const Operand cases[] = {
+      // Linux's kernel_fpu_begin: ldmxcsr 0x4(%rsp), the bytes KVM gave here.
+      {"ldmxcsr 0x4(%rsp)", {0x0f, 0xae, 0x54, 0x24, 0x04, 0x83, 0xe3}, Kind::Ldmxcsr, 5, 4, std::nullopt, 1, 4, false},
+      {"stmxcsr (%rax)", {0x0f, 0xae, 0x18}, Kind::Stmxcsr, 3, 0, std::nullopt, 1, 0, false},
+      {"ldmxcsr -0x10(%rbp)", {0x0f, 0xae, 0x55, 0xf0}, Kind::Ldmxcsr, 4, 5, std::nullopt, 1, -16, false},
+      {"ldmxcsr 0x12345678(%rdi)", {0x0f, 0xae, 0x97, 0x78, 0x56, 0x34, 0x12}, Kind::Ldmxcsr, 7, 7, std::nullopt, 1,
+       0x12345678, false},
+      {"ldmxcsr 0x8(%rip)", {0x0f, 0xae, 0x15, 0x08, 0, 0, 0}, Kind::Ldmxcsr, 7, std::nullopt, std::nullopt, 1, 8, true},
+      {"stmxcsr (%r12,%r9,8) with REX.XB", {0x4b, 0x0f, 0xae, 0x1c, 0xcc}, Kind::Stmxcsr, 5, 12, 9, 8, 0, false},
+      {"ldmxcsr 0x40(%r13) with REX.B", {0x41, 0x0f, 0xae, 0x55, 0x40}, Kind::Ldmxcsr, 5, 13, std::nullopt, 1, 0x40,
+       false},
+      {"ldmxcsr 0x1000(,%rcx,4): no base", {0x0f, 0xae, 0x14, 0x8d, 0, 0x10, 0, 0}, Kind::Ldmxcsr, 8, std::nullopt, 1, 4,
+       0x1000, false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    const auto fixup = EmulationFixup::find(c.bytes, 0, true);
+    ASSERT_TRUE(fixup.has_value());
+    EXPECT_EQ(fixup->kind, c.kind);
+    EXPECT_EQ(fixup->length, c.length);
+    EXPECT_EQ(fixup->exception, std::nullopt);
+    ASSERT_TRUE(fixup->operand.has_value());
+    EXPECT_EQ(fixup->operand->base, c.base);
+    EXPECT_EQ(fixup->operand->index, c.index);
+    EXPECT_EQ(fixup->operand->scale, c.scale);
+    EXPECT_EQ(fixup->operand->displacement, c.displacement);
+    EXPECT_EQ(fixup->operand->rip_relative, c.rip_relative);
+    EXPECT_EQ(EmulationFixup::name(fixup->kind), fixup->instruction);
+  }
+  const Case refused[] = {
+      {"ldmxcsr outside 64-bit code", {0x0f, 0xae, 0x54, 0x24, 0x04}, 0, std::nullopt, 0, std::nullopt},
+      {"ldmxcsr in ring 3", {0x0f, 0xae, 0x10}, 3, std::nullopt, 0, std::nullopt},
+      {"a register form (lfence) is another instruction", {0x0f, 0xae, 0xe8}, 0, std::nullopt, 0, std::nullopt},
+      {"fxsave (/0) is the emulator's", {0x0f, 0xae, 0x00}, 0, std::nullopt, 0, std::nullopt},
+      {"xsave (/4)", {0x0f, 0xae, 0x20}, 0, std::nullopt, 0, std::nullopt},
+      {"a segment override", {0x65, 0x0f, 0xae, 0x10}, 0, std::nullopt, 0, std::nullopt},
+      {"truncated displacement", {0x0f, 0xae, 0x94, 0x24, 0x00}, 0, std::nullopt, 0, std::nullopt},
+      {"truncated SIB", {0x0f, 0xae, 0x14}, 0, std::nullopt, 0, std::nullopt},
+  };
+  for (const Case& c : refused) {
+    SCOPED_TRACE(c.what);
+    EXPECT_FALSE(EmulationFixup::find(c.bytes, c.cpl, std::string(c.what).find("outside") == std::string::npos));
+  }
+}
+
 }  // namespace
 }  // namespace vmm

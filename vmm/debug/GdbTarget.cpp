@@ -248,13 +248,7 @@ void GdbTarget::set_registers(std::uint32_t vcpu, const X86Registers& in) {
 std::optional<std::uint64_t> GdbTarget::physical(std::uint32_t vcpu, std::uint64_t address) const {
   const kvm_sregs s = vcpus_.at(vcpu)->sregs();
   const PagingState paging{s.cr0, s.cr3, s.cr4, s.efer};
-  return translate(address, paging, [this](std::uint64_t at, unsigned bytes) -> std::optional<std::uint64_t> {
-    auto host = memory_.host_span(at, bytes);
-    if (host.empty()) return std::nullopt;
-    std::uint64_t value = 0;
-    std::memcpy(&value, host.data(), bytes);
-    return value;
-  });
+  return translate(address, paging, read_from(memory_));
 }
 
 std::vector<std::uint8_t> GdbTarget::read_memory(std::uint32_t vcpu, std::uint64_t address, std::size_t length) const {

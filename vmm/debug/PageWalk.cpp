@@ -1,5 +1,7 @@
 #include "vmm/debug/PageWalk.h"
 
+#include <cstring>
+
 namespace vmm::debug {
 namespace {
 
@@ -84,6 +86,16 @@ std::optional<std::uint64_t> translate(std::uint64_t virtual_address, const Pagi
   if (paging.efer & kEferLma) return walk_long(virtual_address, paging, read);
   if (paging.cr4 & kCr4Pae) return walk_pae(virtual_address, paging, read);
   return walk_32bit(virtual_address, paging, read);
+}
+
+ReadPhysical read_from(const GuestMemory& memory) {
+  return [&memory](std::uint64_t at, unsigned bytes) -> std::optional<std::uint64_t> {
+    const auto host = memory.host_span(at, bytes);
+    if (host.empty()) return std::nullopt;
+    std::uint64_t value = 0;
+    std::memcpy(&value, host.data(), bytes);
+    return value;
+  };
 }
 
 }  // namespace vmm::debug

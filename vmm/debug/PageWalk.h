@@ -9,6 +9,8 @@
 #include <functional>
 #include <optional>
 
+#include "vmm/GuestMemory.h"
+
 namespace vmm::debug {
 
 struct PagingState {
@@ -23,5 +25,8 @@ using ReadPhysical = std::function<std::optional<std::uint64_t>(std::uint64_t ad
 // the address is not canonical (long mode).
 std::optional<std::uint64_t> translate(std::uint64_t virtual_address, const PagingState& paging,
                                        const ReadPhysical& read);
+
+// Table entries read from guest RAM, bounds-checked.
+ReadPhysical read_from(const GuestMemory& memory);
 
 }  // namespace vmm::debug

@@ -11,6 +11,11 @@
 //   fwait  (9B) at CPL 0: RIP past it. It only waits for, or raises, a
 //          pending unmasked x87 exception; a kernel that keeps no x87 state
 //          pending in ring 0 (Linux's fpu__drop, our kernel) has none.
+//   ldmxcsr m32 (0F AE /2) and stmxcsr m32 (0F AE /3) at CPL 0 in 64-bit
+//          code (Linux's kernel_fpu_begin): MXCSR loaded from or stored to
+//          the operand through KVM_GET/SET_FPU, RIP past it; a value with
+//          reserved bits set raises #GP(0) as the CPU would. Only REX may
+//          prefix them; anything else stays a failure.
 
 #include <cstdint>
 #include <optional>
@@ -20,17 +25,32 @@
 namespace vmm {
 
 struct EmulationFixup {
-  enum class Kind : unsigned { Int3, Fwait };
-  static constexpr unsigned kKinds = 2;
+  enum class Kind : unsigned { Int3, Fwait, Ldmxcsr, Stmxcsr };
+  static constexpr unsigned kKinds = 4;
+
+  // A ModRM memory operand in 64-bit code: base + index * scale + displacement,
+  // or RIP-relative (the RIP after the instruction). Registers are numbered
+  // as the encoding numbers them (0 rax, 1 rcx, ... 4 rsp, ... 15 r15).
+  struct MemoryOperand {
+    std::optional<unsigned> base, index;
+    unsigned scale = 1;
+    std::int64_t displacement = 0;
+    bool rip_relative = false;
+  };
 
   Kind kind;
   std::string_view instruction;  // its mnemonic, for the report and the stats
   unsigned length;               // bytes RIP moves past it
   std::optional<std::uint8_t> exception;  // the vector to inject afterwards, if any
+  std::optional<MemoryOperand> operand;   // ldmxcsr, stmxcsr
 
-  // The fix-up for an emulation failure on `instruction_bytes` at `cpl`;
-  // none when the table has no entry (the failure stays a guest crash).
-  static std::optional<EmulationFixup> find(std::span<const std::uint8_t> instruction_bytes, unsigned cpl);
+  // The fix-up for an emulation failure on `instruction_bytes` at `cpl`, in
+  // 64-bit code or not; none when the table has no entry (the failure stays
+  // a guest crash).
+  static std::optional<EmulationFixup> find(std::span<const std::uint8_t> instruction_bytes, unsigned cpl,
+                                            bool code64 = false);
+  // MXCSR bits a load may not set (#GP): 16-31. Bit 6 (DAZ) every x86-64 CPU has.
+  static constexpr std::uint32_t kMxcsrReserved = 0xffff0000u;
   static std::string_view name(Kind kind);
 };
 

@@ -49,12 +49,12 @@ const std::vector<AllowedSyscall>& table() {
       {"ioctl", {Vcpu},
        requests({REQUEST(KVM_RUN), REQUEST(KVM_GET_REGS), REQUEST(KVM_SET_REGS), REQUEST(KVM_GET_SREGS),
                  REQUEST(KVM_NMI), REQUEST(KVM_SET_GUEST_DEBUG), REQUEST(KVM_GET_VCPU_EVENTS),
-                 REQUEST(KVM_SET_VCPU_EVENTS)},
+                 REQUEST(KVM_SET_VCPU_EVENTS), REQUEST(KVM_GET_FPU), REQUEST(KVM_SET_FPU)},
                 {"KVM_RUN", "KVM_GET_REGS", "KVM_SET_REGS", "KVM_GET_SREGS", "KVM_NMI", "KVM_SET_GUEST_DEBUG",
-                 "KVM_GET_VCPU_EVENTS", "KVM_SET_VCPU_EVENTS"}),
+                 "KVM_GET_VCPU_EVENTS", "KVM_SET_VCPU_EVENTS", "KVM_GET_FPU", "KVM_SET_FPU"}),
        "KVM_RUN; the guest state in a crash report and at a breakpoint; an NMI asked for through the control "
        "socket; under GDB, the guest's own int3 given back to it; an instruction this host's emulator failed on, "
-       "carried out (RIP moved past it, #BP injected)"},
+       "carried out (RIP moved past it, #BP or #GP injected, MXCSR loaded or stored)"},
       {"epoll_ctl", {Vcpu}, {},
        "Boost.Asio wakes the event loop this way when a vCPU posts work to it (PIT deadlines, UART input room, stop)"},
 
@@ -82,7 +82,7 @@ const std::vector<AllowedSyscall>& table() {
                  REQUEST(KVM_SET_SREGS), REQUEST(KVM_SET_GUEST_DEBUG)},
                 {"FIONBIO", "TCGETS", "TCSETS", "TCSETSW", "TCSETSF", "KVM_IRQFD", "KVM_GET_REGS", "KVM_SET_REGS",
                  "KVM_GET_SREGS", "KVM_SET_SREGS", "KVM_SET_GUEST_DEBUG"}),
-       "non-blocking client sockets; the terminal's mode given back at the end; irqfds deassigned at the end; "
+       "non-blocking client sockets; the terminal's mode given back at the end; irqfds deassigned at the end, and the PIT's deassigned and assigned again to retract an IRQ0 whose EOI was lost; "
        "the GDB stub's registers and breakpoints, while every vCPU is stopped"},
       {"mincore", {EventLoop}, {}, "guest memory resident, in the stats"},
       {"pread64", {EventLoop}, {}, "KVM's per-vCPU statistics fds, in the stats"},
