@@ -109,8 +109,8 @@ Elf32 elf_with(const std::function<void(Elf32&)>& change) {
 
 std::vector<Case> cases() {
   const std::string not_multiboot =
-      "kernel KERNEL: not a Multiboot v1 image (no header with magic 0x1BADB002 in its first 8 KiB); vmm boots "
-      "Multiboot kernels";
+      "kernel KERNEL: not a kernel vmm can boot: no Multiboot v1 header (magic 0x1BADB002 in the first 8 KiB), no "
+      "Linux setup header (\"HdrS\" at 0x202) and not an ELF64 x86-64 vmlinux";
   return {
       {"no_multiboot_header", [] { return Bytes(100000, 0x90); }, not_multiboot},
       {"header_past_8_KiB",
@@ -121,6 +121,40 @@ std::vector<Case> cases() {
        },
        not_multiboot},
       {"empty_file", [] { return Bytes{}; }, not_multiboot},
+      {"linux_bzimage_protocol_too_old",
+       [] {
+         Bytes image(0x4000, 0);
+         image[0x1f1] = 4;                      // setup_sects
+         put(image, 0x1fe, std::uint16_t{0xaa55});  // boot_flag
+         image[0x201] = 0x66;                   // the jump over the header
+         std::memcpy(image.data() + 0x202, "HdrS", 4);
+         put(image, 0x206, std::uint16_t{0x0204});  // protocol 2.04
+         return image;
+       },
+       "kernel image: boot protocol 2.4 is older than 2.06, which vmm needs"},
+      {"linux_vmlinux_truncated",
+       [] {
+         Bytes image(sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr), 0);
+         Elf64_Ehdr ehdr{};
+         std::memcpy(ehdr.e_ident, ELFMAG, SELFMAG);
+         ehdr.e_ident[EI_CLASS] = ELFCLASS64;
+         ehdr.e_ident[EI_DATA] = ELFDATA2LSB;
+         ehdr.e_type = ET_EXEC;
+         ehdr.e_machine = EM_X86_64;
+         ehdr.e_entry = 0x1000000;
+         ehdr.e_phoff = sizeof ehdr;
+         ehdr.e_phentsize = sizeof(Elf64_Phdr);
+         ehdr.e_phnum = 1;
+         put(image, 0, ehdr);
+         Elf64_Phdr phdr{};
+         phdr.p_type = PT_LOAD;
+         phdr.p_offset = 0x1000;
+         phdr.p_paddr = 0x1000000;
+         phdr.p_filesz = phdr.p_memsz = 0x100000;  // a megabyte the file does not have
+         put(image, sizeof ehdr, phdr);
+         return image;
+       },
+       "kernel image: ELF segment 0 lies beyond the end of the file (truncated image?)"},
       {"bad_checksum",
        [] {
          Bytes image = Elf32{}.build();

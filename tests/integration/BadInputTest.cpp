@@ -72,7 +72,7 @@ const BadConfig kBadConfigs[] = {
       {"trailing_comma", "{\"vcpus\": 1,}",
        "CONFIG: not valid JSON: parse error at line 1, column 13: syntax error while parsing object key - unexpected '}'; expected string literal"},
       {"unknown_key", "{\"kernal\": \"x\"}",
-       "CONFIG: /kernal: unknown key (known keys: cmdline control cpuid gdb inject irq kernel memory_mib modules pit seccomp serial timeout_ms trace vcpus)"},
+       "CONFIG: /kernal: unknown key (known keys: cmdline control cpuid gdb initrd inject irq kernel memory_mib modules pit seccomp serial timeout_ms trace vcpus)"},
       {"memory_string", "{\"memory_mib\": \"lots\"}",
        "CONFIG: /memory_mib: expected a non-negative integer, got a string"},
       {"memory_zero", "{\"memory_mib\": 0}",
@@ -221,8 +221,8 @@ TEST(BadInput, CommandLineProblems) {
 TEST(BadInput, KernelProblems) {
   expect_input_error({"run", "--kernel", "/nonexistent/kernel.elf"}, "kernel /nonexistent/kernel.elf: No such file");
   const auto garbage = write_temp("garbage.bin", std::string(100000, '\x90'));
-  expect_input_error({"run", "--kernel", garbage}, "not a Multiboot v1 image");
-  expect_input_error({"run", "--initrd", "/nonexistent/initrd"}, "module /nonexistent/initrd: No such file");
+  expect_input_error({"run", "--kernel", garbage}, "not a kernel vmm can boot");
+  expect_input_error({"run", "--initrd", "/nonexistent/initrd"}, "initrd /nonexistent/initrd: No such file");
 }
 
 // A Unix socket at `path`, listening when `listen_on` (else left stale by
