@@ -547,6 +547,9 @@ nlohmann::json Machine::stats() const {
     fixups[std::string(EmulationFixup::name(static_cast<EmulationFixup::Kind>(kind)))] = count;
   }
   stats["emulation_fixups"] = fixups;
+  std::uint64_t fixup_ns = 0;
+  for (const auto& runner : runners_) fixup_ns += runner->emulation_fixup_ns();
+  stats["emulation_fixup_ns"] = fixup_ns;
   nlohmann::json by_vcpu = nlohmann::json::array();
   for (const auto& runner : runners_) by_vcpu.push_back(runner->exits());
   stats["exits_by_vcpu"] = by_vcpu;

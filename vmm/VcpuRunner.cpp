@@ -228,7 +228,11 @@ bool VcpuRunner::handle_exit() {
         return true;
       }
       try {
-        if (apply_emulation_fixup(run)) return true;
+        const std::uint64_t began = trace::Tracer::now_ns();
+        if (apply_emulation_fixup(run)) {
+          fixup_ns_.fetch_add(trace::Tracer::now_ns() - began, std::memory_order_relaxed);
+          return true;
+        }
       } catch (const std::exception& error) {
         fatal(exit_status::kHostError, std::string("emulation fix-up failed: ") + error.what() + "; guest state:");
         return false;
