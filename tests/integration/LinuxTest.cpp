@@ -98,7 +98,7 @@ std::string table_before(const std::string& log, const char* done) {
   return start == std::string::npos ? "" : log.substr(start, end - start);
 }
 
-TEST(Linux, DebiansKernelBootsToAShellOnTwoCpus) {
+TEST(Linux, DebiansKernelBootsOnVmmsDevicesAndTwoCpus) {
   REQUIRE_KVM();
   REQUIRE_LINUX_IMAGES();
   const std::string socket = scratch_path("control");
