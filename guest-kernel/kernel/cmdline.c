@@ -17,7 +17,7 @@ struct num_opt {
 };
 
 static const char *const uart_words[] = { "irq", "poll", NULL };
-static const char *const crash_words[] = { "none", "ud", "pf", "gp", "user", "triple", NULL };
+static const char *const crash_words[] = { "none", "ud", "pf", "gp", "user", "triple", "syscall", NULL };
 static const char *const nmi_words[] = { "count", "finish", NULL };
 static const char *const bench_words[] = { "none", "pit", "serial", "irq", "ipi", NULL };
 static const char *const bench_wait_words[] = { "hlt", "spin", NULL };

@@ -9,7 +9,7 @@
 #include "kernel/console.h"
 #include "user/abi.h"
 
-enum crash_mode { CRASH_NONE, CRASH_UD, CRASH_PF, CRASH_GP, CRASH_USER, CRASH_TRIPLE };
+enum crash_mode { CRASH_NONE, CRASH_UD, CRASH_PF, CRASH_GP, CRASH_USER, CRASH_TRIPLE, CRASH_SYSCALL };
 enum nmi_mode { NMI_COUNT, NMI_FINISH };
 enum bench_mode { BENCH_NONE, BENCH_PIT, BENCH_SERIAL, BENCH_IRQ, BENCH_IPI };
 enum bench_wait { WAIT_HLT, WAIT_SPIN }; /* bench=ipi: how CPU 0 waits for the answer */

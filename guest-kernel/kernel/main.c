@@ -101,6 +101,42 @@ static struct bootinfo read_bootinfo(void)
     return bi;
 }
 
+/* crash=syscall: task 0 executes SYSCALL in ring 3. The CPU must enter
+ * syscall_probe_entry in ring 0 (CS from STAR, interrupts off by FMASK), which
+ * says so and ends the run with EXIT_SYSCALL_IN_RING0. A host that jumps to
+ * LSTAR but stays in ring 3 faults there instead: a user-mode fetch of a
+ * kernel page, reported with mode=user and rip at syscall_probe_entry. */
+#define MSR_EFER 0xC0000080u
+#define MSR_STAR 0xC0000081u
+#define MSR_LSTAR 0xC0000082u
+#define MSR_FMASK 0xC0000084u
+#define EFER_SCE (1u << 0)
+#define RFLAGS_IF (1u << 9)
+
+void syscall_probe_entry(void);
+__attribute__((noreturn, used)) void syscall_probe_reached(uint64_t cs)
+{
+    kprintf("syscall: entered ring 0 from ring 3, cs=0x%lx\n", cs);
+    kernel_exit(EXIT_SYSCALL_IN_RING0);
+}
+
+/* On its own stack: SYSCALL leaves RSP at the task's user stack. */
+static uint8_t syscall_probe_stack[4096] __attribute__((aligned(16), used));
+__asm__(".text\n"
+        ".globl syscall_probe_entry\n"
+        "syscall_probe_entry:\n"
+        "    lea syscall_probe_stack+4096(%rip), %rsp\n"
+        "    mov %cs, %rdi\n"
+        "    call syscall_probe_reached\n");
+
+static void syscall_probe_arm(void)
+{
+    wrmsr(MSR_STAR, (uint64_t)KERNEL_CS << 32);
+    wrmsr(MSR_LSTAR, (uint64_t)(uintptr_t)syscall_probe_entry);
+    wrmsr(MSR_FMASK, RFLAGS_IF);
+    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
+}
+
 /* crash=ud|pf|gp|triple: fault on purpose in ring 0 right after boot. */
 static void crash_now(enum crash_mode m)
 {
@@ -119,6 +155,9 @@ static void crash_now(enum crash_mode m)
     case CRASH_TRIPLE:
         idt_load_empty();
         __asm__ volatile("ud2");
+        break;
+    case CRASH_SYSCALL: /* armed here, fired by task 0 in ring 3 */
+        syscall_probe_arm();
         break;
     default: /* none; user is done by task 0 in ring 3 */
         break;

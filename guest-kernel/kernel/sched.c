@@ -177,7 +177,7 @@ static void set_vvar(void)
     vvar.hz = cfg.hz;
     vvar.progress_ms = cfg.progress_ms;
     vvar.task_ms = cfg.task_ms;
-    vvar.crash_user = cfg.crash == CRASH_USER;
+    vvar.crash_user = cfg.crash == CRASH_USER ? USER_CRASH_CLI : cfg.crash == CRASH_SYSCALL ? USER_CRASH_SYSCALL : 0;
     vvar.wake_log = cfg.wake_log;
     vvar.nap_ms = cfg.nap_ms;
     vvar.wake_mark = cfg.wake_mark;

@@ -3,6 +3,9 @@
  * here may reference kernel code or data. */
 #pragma once
 
+#define USER_CRASH_CLI 1
+#define USER_CRASH_SYSCALL 2
+
 #include <stdint.h>
 
 #define MAX_TASKS 16
@@ -43,7 +46,7 @@ struct vvar {
     uint32_t hz;
     uint32_t progress_ms;
     uint32_t task_ms;
-    uint32_t crash_user;
+    uint32_t crash_user; /* USER_CRASH_CLI or USER_CRASH_SYSCALL in task 0; 0: none */
     uint32_t wake_log;                /* waiters print every Nth wake-up; 0: none */
     uint32_t wake_mark;               /* waiters write WAKE_MARK_PORT on each wake-up */
     uint16_t waiter_gsi[MAX_TASKS];   /* the line each waiter waits on */

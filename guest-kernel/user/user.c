@@ -82,8 +82,10 @@ __attribute__((noreturn)) void user_task_main(long id)
     put_str(&l, " state=start\n");
     line_send(&l);
 
-    if (vvar.crash_user && id == 0)
+    if (vvar.crash_user == USER_CRASH_CLI && id == 0)
         __asm__ volatile("cli"); /* privileged at CPL 3 with IOPL 0: #GP */
+    if (vvar.crash_user == USER_CRASH_SYSCALL && id == 0) /* to LSTAR in ring 0, which ends the run */
+        __asm__ volatile("syscall" : : : "rcx", "r11", "memory");
 
     uint64_t hz = vvar.hz, progress_ms = vvar.progress_ms, task_ms = vvar.task_ms;
     uint64_t next_progress = progress_ms;
