@@ -163,6 +163,8 @@ int run_vm(const RunOptions& options) {
     if (!stats_file) throw InputError("--stats " + options.stats + ": " + std::strerror(errno));
   }
   Machine machine(config, kernel);
+  // Loaded: a vmlinux's 60-odd MiB need not stay resident for the whole run.
+  std::vector<std::uint8_t>().swap(kernel.bytes);
   const int status = machine.run();
   if (stats_file) {
     auto stats = machine.stats();
