@@ -7,18 +7,14 @@
 #include <string>
 
 #include "vmm/Errors.h"
+#include "vmm/loader/ImageError.h"
 
 namespace vmm {
 
 namespace {
 
-[[noreturn]] void bad_image(const std::string& why) { throw InputError("kernel image: " + why); }
-
-std::string hex(std::uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
-}
+using loader::bad_image;
+using loader::hex;
 
 template <typename Ehdr, typename Phdr>
 ElfPlan plan_elf(std::span<const std::uint8_t> image) {

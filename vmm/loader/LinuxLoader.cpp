@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "vmm/Errors.h"
+#include "vmm/loader/ImageError.h"
 #include "vmm/loader/ElfImage.h"
 #include "vmm/loader/LongModeEntry.h"
 #include "vmm/loader/MemoryMap.h"
@@ -32,13 +33,8 @@ constexpr std::uint16_t kVmlinuxProtocol = 0x20c;
 constexpr std::uint32_t kVmlinuxCmdlineSize = 2048;
 constexpr std::uint32_t kVmlinuxInitrdAddrMax = 0x7fffffff;
 
-[[noreturn]] void bad_image(const std::string& why) { throw InputError("kernel image: " + why); }
-
-std::string hex(std::uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
-}
+using loader::bad_image;
+using loader::hex;
 
 std::string protocol_text(std::uint16_t version) {
   return std::to_string(version >> 8) + "." + std::to_string(version & 0xff);

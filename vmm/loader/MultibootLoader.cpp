@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "vmm/Errors.h"
+#include "vmm/loader/ImageError.h"
 #include "vmm/loader/ElfImage.h"
 #include "vmm/loader/MemoryMap.h"
 
@@ -40,13 +41,8 @@ constexpr std::uint64_t k4GiB = 1ull << 32;
 using memory_map::kEbdaStart;
 using memory_map::kHighMemory;
 
-[[noreturn]] void bad_image(const std::string& why) { throw InputError("kernel image: " + why); }
-
-std::string hex(std::uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
-}
+using loader::bad_image;
+using loader::hex;
 
 std::uint64_t page_align(std::uint64_t value) { return (value + kPageSize - 1) & ~(kPageSize - 1); }
 
