@@ -161,7 +161,7 @@ VmConfig parse_config(std::string_view json_text, const std::string& source, con
   const Json root = parse_json(json_text, source);
   const Reader reader(source);
   reader.expect_object(root, "",
-                       {"kernel", "cmdline", "modules", "initrd", "memory_mib", "vcpus", "timeout_ms", "serial", "pit", "irq", "inject", "control", "seccomp", "gdb", "trace", "cpuid"});
+                       {"kernel", "cmdline", "modules", "initrd", "memory_mib", "vcpus", "timeout_ms", "serial", "pit", "irq", "inject", "control", "seccomp", "gdb", "trace", "cpuid", "acpi"});
 
   VmConfig config;
   if (root.contains("kernel")) config.kernel = resolve(base_dir, reader.string(root["kernel"], "/kernel"));
@@ -281,6 +281,7 @@ VmConfig parse_config(std::string_view json_text, const std::string& source, con
   }
   if (root.contains("control")) config.control = resolve(base_dir, reader.string(root["control"], "/control"));
   if (root.contains("seccomp")) config.seccomp = reader.boolean(root["seccomp"], "/seccomp");
+  if (root.contains("acpi")) config.acpi = reader.boolean(root["acpi"], "/acpi");
   if (root.contains("gdb")) {
     const Json& gdb = root["gdb"];
     reader.expect_object(gdb, "/gdb", {"endpoint", "wait"});

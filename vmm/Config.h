@@ -73,6 +73,7 @@ struct VmConfig {
   bool gdb_wait = false;                     // every vCPU held before its first instruction until GDB continues
   TraceConfig trace;                         // docs/tracing.md
   CpuidFilter cpuid;                         // what the guest does not see in CPUID
+  bool acpi = true;                          // ACPI tables and PM registers: power-off, reset (vmm/boot/AcpiTables.h)
 };
 
 // Throws InputError("config <path>: ...") for any error. `source` names the file

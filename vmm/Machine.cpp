@@ -111,6 +111,16 @@ Machine::Machine(const VmConfig& config, const KernelImage& kernel)
   // The loader kept the BIOS area clear, and RAM is at least 2 MiB, so this is RAM.
   const MpTable table = mp_table(config_, routing_, supported_cpuid);
   memory_.write(table.guest_address(), table.bytes());
+  if (config_.acpi) {
+    const AcpiTables acpi = AcpiTables::build({.pm1a_event_port = kAcpiPmPort,
+                                               .pm1a_control_port = kAcpiPmPort + AcpiPm::kEventBlockBytes,
+                                               .sci_irq = kAcpiSciGsi,
+                                               .s5_sleep_type = AcpiPm::kSleepTypeS5,
+                                               .reset_port = I8042::kCommandPort,
+                                               .reset_value = I8042::kCmdPulseResetLine,
+                                               .century_register = CmosRtc::kCentury});
+    memory_.write(acpi.guest_address(), acpi.bytes());
+  }
   create_vcpus(entry_, supported_cpuid);
   tsc_khz_ = vcpus_.front()->tsc_khz();  // before seccomp: the event loop may not ask KVM
   if (trace_) trace_->set_tsc_khz(tsc_khz_.value_or(0));
@@ -172,6 +182,7 @@ EntryState Machine::load_kernel(const VmConfig& config, const KernelImage& kerne
                        ", which takes an initrd, not modules; use \"initrd\" (or --initrd)");
     LinuxBootOptions boot;
     boot.cmdline = config.cmdline;
+    if (config.acpi) boot.acpi_rsdp = AcpiTables::kRsdpAddress;
     if (config.initrd) boot.initrd = read_input_file(*config.initrd, "initrd", kMaxModuleBytes);
     return LinuxLoader::load(kernel.bytes, memory, boot);
   }
@@ -189,14 +200,16 @@ EntryState Machine::load_multiboot(const VmConfig& config, const KernelImage& ke
     boot.modules.push_back({read_input_file(module.path, "module", kMaxModuleBytes), module.cmdline});
   MultibootLayout layout;
   EntryState entry = MultibootLoader::load(kernel.bytes, memory, boot, &layout);
-  // The MP table goes at the start of the BIOS area; a kernel that loads
-  // there, or whose modules and boot information land there, would lose bytes
-  // to it (or corrupt it). The Linux loader keeps everything out of it.
+  // The MP and ACPI tables go at the start of the BIOS area; a kernel that
+  // loads there, or whose modules and boot information land there, would lose
+  // bytes to them (or corrupt them). The Linux loader keeps everything out.
+  static_assert(MpTable::kReservedEnd <= AcpiTables::kBase, "the ACPI tables follow the MP table");
+  const std::uint64_t tables_end = config.acpi ? AcpiTables::kReservedEnd : MpTable::kReservedEnd;
   auto keep_clear = [&](std::uint64_t start, std::uint64_t end, const std::string& what) {
-    if (start < MpTable::kReservedEnd && MpTable::kFloatingPointerAddress < end)
+    if (start < tables_end && MpTable::kFloatingPointerAddress < end)
       throw InputError("kernel " + kernel.name + ": " + what + " [" + hex(start) + ", " + hex(end) + ") overlaps [" +
-                       hex(MpTable::kFloatingPointerAddress) + ", " + hex(MpTable::kReservedEnd) +
-                       "), where vmm puts the MP table; link the kernel at 1 MiB or above");
+                       hex(MpTable::kFloatingPointerAddress) + ", " + hex(tables_end) + "), where vmm puts the MP " +
+                       (config.acpi ? "and ACPI tables" : "table") + "; link the kernel at 1 MiB or above");
   };
   keep_clear(layout.kernel_start, layout.kernel_end, "its image");
   for (const auto& [start, end] : layout.modules) keep_clear(start, end, "a module");
@@ -299,6 +312,13 @@ void Machine::attach_devices() {
   mmio_bus_.add(kScratchMmio, ScratchRegister::kBytes, scratch_mmio_, "scratch register");
   io_bus_.add(I8042::kDataPort, 1, i8042_->data_port(), "i8042 data");
   io_bus_.add(I8042::kCommandPort, 1, i8042_->command_port(), "i8042 command");
+  if (config_.acpi) {
+    acpi_pm_ = std::make_unique<AcpiPm>([this] {
+      if (trace_) trace::Tracer::record({.start = trace::Tracer::now_ns(), .kind = trace::RecordKind::AcpiPowerOff});
+      request_stop(exit_status::kSuccess, "guest powered the machine off (ACPI S5)");
+    });
+    io_bus_.add(kAcpiPmPort, AcpiPm::kPorts, *acpi_pm_, "ACPI PM1a");
+  }
 }
 
 void Machine::create_vcpus(const EntryState& entry, const std::vector<kvm_cpuid_entry2>& supported_cpuid) {

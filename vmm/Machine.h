@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "devices/AbsentDevice.h"
+#include "devices/AcpiPm.h"
 #include "devices/Bus.h"
 #include "devices/CmosRtc.h"
 #include "devices/DebugExit.h"
@@ -36,6 +37,7 @@
 #include "vmm/Vcpu.h"
 #include "vmm/VcpuRunner.h"
 #include "vmm/Vm.h"
+#include "vmm/boot/AcpiTables.h"
 #include "vmm/boot/MpTable.h"
 #include "vmm/control/ControlServer.h"
 #include "vmm/kvm/VcpuStats.h"
@@ -128,6 +130,7 @@ class Machine final : public RunControl {
   ScratchRegister post_code_, scratch_mmio_;
   AbsentDevice pci_config_;
   std::unique_ptr<CmosRtc> rtc_;
+  std::unique_ptr<AcpiPm> acpi_pm_;  // only with config.acpi
   // Scripted lines from the config, by name: what inject commands drive.
   std::vector<std::pair<std::string, std::unique_ptr<IrqLine>>> scripted_lines_;
   std::unique_ptr<Injector> injector_;

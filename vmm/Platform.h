@@ -19,12 +19,19 @@ constexpr std::uint64_t kWakeMarkPort = 0x522;      // a woken guest task names 
 constexpr std::uint64_t kPostCodePort = 0x80;
 constexpr std::uint64_t kPciConfigPorts = 0xcf8;  // 0xCF8-0xCFF: PCI configuration mechanism #1; no PCI here
 constexpr std::uint64_t kPciConfigPortCount = 8;
+// ACPI PM1a event block (4 ports) and control block (2 ports), where QEMU's
+// PIIX4 puts them.
+constexpr std::uint64_t kAcpiPmPort = 0x600;
 // Below the IOAPIC (0xFEC00000), clear of the LAPIC, HPET and any PCI window.
 constexpr std::uint64_t kScratchMmio = 0xFEB00000;
 
 constexpr std::uint32_t kPitGsi = 0;
 constexpr std::uint32_t kI8042KeyboardGsi = 1;
 constexpr std::uint32_t kCom1Gsi = 4;
+// The FADT's SCI, as on PCs. Not reserved: vmm never raises it (no PM event
+// is ever pending), so a scripted line on GSI 9 shares IRQ 9 with the OS's SCI
+// handler as a PCI device's INTx would.
+constexpr std::uint32_t kAcpiSciGsi = 9;
 
 inline std::vector<ReservedGsi> device_gsis() {
   return {{kPitGsi, "8254 PIT"}, {kI8042KeyboardGsi, "i8042 keyboard"}, {kCom1Gsi, "COM1 UART"}};

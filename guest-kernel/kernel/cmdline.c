@@ -19,6 +19,7 @@ struct num_opt {
 static const char *const uart_words[] = { "irq", "poll", NULL };
 static const char *const crash_words[] = { "none", "ud", "pf", "gp", "user", "triple", "syscall", NULL };
 static const char *const nmi_words[] = { "count", "finish", NULL };
+static const char *const exit_words[] = { "debug", "acpi", NULL };
 static const char *const bench_words[] = { "none", "pit", "serial", "irq", "ipi", NULL };
 static const char *const bench_wait_words[] = { "hlt", "spin", NULL };
 static const char *const intc_words[] = { "pic", "ioapic", NULL };
@@ -73,6 +74,7 @@ void config_defaults(struct config *c)
     c->uart = UART_IRQ;
     c->crash = CRASH_NONE;
     c->nmi = NMI_COUNT;
+    c->exit_via = EXIT_VIA_DEBUG;
     c->selftest = 0;
     c->bench = BENCH_NONE;
     c->bench_ms = 10000;
@@ -224,6 +226,12 @@ static bool apply(struct config *c, const char *k, size_t kn, const char *v, siz
         c->crash = (enum crash_mode)w;
         return true;
     }
+    if (span_eq(k, kn, "exit")) {
+        if ((w = match_word(v, vn, exit_words)) < 0)
+            return parse_error(k, kn, v, vn, "unknown_value");
+        c->exit_via = (enum exit_via)w;
+        return true;
+    }
     if (span_eq(k, kn, "nmi")) {
         if ((w = match_word(v, vn, nmi_words)) < 0)
             return parse_error(k, kn, v, vn, "unknown_value");
@@ -373,6 +381,8 @@ void config_print(const struct config *c)
             uart_mode_name(c->uart), crash_mode_name(c->crash));
     if (c->nmi != NMI_COUNT)
         kprintf(" nmi=%s", nmi_mode_name(c->nmi));
+    if (c->exit_via != EXIT_VIA_DEBUG)
+        kprintf(" exit=%s", exit_words[c->exit_via]);
     /* Mode keys only for the special modes, so the default line is as before. */
     switch (c->mode) {
     case MODE_SELFTEST:

@@ -11,6 +11,7 @@
 
 enum crash_mode { CRASH_NONE, CRASH_UD, CRASH_PF, CRASH_GP, CRASH_USER, CRASH_TRIPLE, CRASH_SYSCALL };
 enum nmi_mode { NMI_COUNT, NMI_FINISH };
+enum exit_via { EXIT_VIA_DEBUG, EXIT_VIA_ACPI }; /* how a successful run ends the VM */
 enum bench_mode { BENCH_NONE, BENCH_PIT, BENCH_SERIAL, BENCH_IRQ, BENCH_IPI };
 enum bench_wait { WAIT_HLT, WAIT_SPIN }; /* bench=ipi: how CPU 0 waits for the answer */
 enum intc_mode { INTC_PIC, INTC_IOAPIC };
@@ -53,6 +54,7 @@ struct config {
     enum uart_mode uart;
     enum crash_mode crash;
     enum nmi_mode nmi; /* finish: an NMI ends the run as runtime_ms would */
+    enum exit_via exit_via;
     uint32_t selftest;   /* 0/1 */
     enum bench_mode bench;
     uint32_t bench_ms;

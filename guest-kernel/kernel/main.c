@@ -1,5 +1,6 @@
 /* main.c - kmain: from the first 64-bit instruction on the boot CPU to
  * the first task on every CPU. */
+#include "arch/acpi.h"
 #include "arch/cpu.h"
 #include "arch/idt.h"
 #include "arch/ioapic.h"
@@ -173,8 +174,28 @@ __attribute__((noreturn)) void kernel_exit(int code)
         for (;;)
             __asm__ volatile("cli; hlt");
     console_sync();
+    /* S5 carries no status, so only a successful run powers off. */
+    struct acpi_s5 s5;
+    bool poweroff = code == EXIT_OK && cfg.exit_via == EXIT_VIA_ACPI;
+    if (poweroff) {
+        const char *why = acpi_find_s5(&s5);
+        if (why) {
+            kprintf("error poweroff=acpi reason=%s\n", why);
+            code = EXIT_BAD_BOOT;
+            poweroff = false;
+        } else {
+            kprintf("poweroff via=acpi rsdp=0x%lx fadt=0x%lx pm1a_cnt=0x%x slp_typ=%u\n", s5.rsdp, s5.fadt,
+                    s5.pm1a_cnt, s5.slp_typ);
+        }
+    }
     kprintf("exit code=%d\n", code);
     uart_wait_idle();
+    if (poweroff) {
+        acpi_enter_s5(&s5);
+        kprintf("error poweroff=acpi reason=still_running\n");
+        uart_wait_idle();
+        code = EXIT_BAD_BOOT;
+    }
     outb(0xF4, (uint8_t)code);
     /* No debug-exit device: stop here with interrupts off. */
     for (;;)

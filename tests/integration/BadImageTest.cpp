@@ -227,7 +227,8 @@ std::vector<Case> cases() {
                   e.ehdr.e_entry = 0xf1020;
                 }).build();
        },
-       "kernel KERNEL: its image [0xf1000, 0xf2040) overlaps [0xf0000, 0xf2000), where vmm puts the MP table; link the "
+       "kernel KERNEL: its image [0xf1000, 0xf2040) overlaps [0xf0000, 0xf3000), where vmm puts the MP and ACPI tables; "
+       "link the "
        "kernel at 1 MiB or above"},
       {"aout_header_truncated", [] { return Aout{.size = 20}.build(); }, "kernel image: a.out kludge header is truncated"},
       {"aout_header_addr_below_load_addr", [] { return Aout{.load_addr = kLoad + 0x10}.build(); },

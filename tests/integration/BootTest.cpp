@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 
 #include "VmmProcess.h"
@@ -136,6 +137,37 @@ TEST(Boot, GuestExceptionsAreReportedByTheKernelWithItsFailureCode) {
     EXPECT_EQ(field(exceptions[0], "mode"), c.mode) << exceptions[0];
     EXPECT_FALSE(field(exceptions[0], "rip").empty());
   }
+}
+
+// The bundled kernel finds S5 the way an OS does (RSDP, XSDT, FADT, \_S5 in
+// the DSDT) and powers off through PM1a_CNT instead of debug-exit.
+TEST(Boot, AcpiPowerOffEndsTheRunWithStatusZero) {
+  REQUIRE_KVM();
+  const auto result =
+      run_vmm({"run", "--vcpus", "2", "--cmdline", "tasks=2 runtime_ms=300 exit=acpi", "--timeout", "20s"});
+  ASSERT_EQ(result.exit_status, 0) << describe(result);
+  const auto poweroff = lines_with_tag(result.out, "poweroff");
+  ASSERT_EQ(poweroff.size(), 1u) << describe(result);
+  EXPECT_EQ(field(poweroff[0], "pm1a_cnt"), "0x604") << poweroff[0];
+  EXPECT_EQ(field(poweroff[0], "slp_typ"), "5") << poweroff[0];
+  EXPECT_EQ(field(poweroff[0], "rsdp"), "0xf2000") << poweroff[0];
+  EXPECT_NE(result.err.find("guest powered the machine off (ACPI S5)"), std::string::npos) << describe(result);
+  EXPECT_EQ(lines_with_tag(result.out, "exit").back(), "exit code=0");
+  EXPECT_TRUE(lines_with_tag(result.out, "error").empty()) << describe(result);
+}
+
+TEST(Boot, WithoutAcpiTheGuestFindsNoTablesToPowerOffWith) {
+  REQUIRE_KVM();
+  const std::string config = scratch_path("no-acpi.json");
+  {
+    std::ofstream out(config);
+    out << R"({"acpi": false, "cmdline": "tasks=1 runtime_ms=100 exit=acpi", "timeout_ms": 20000})";
+  }
+  const auto result = run_vmm({"run", config});
+  EXPECT_EQ(result.exit_status, 4) << describe(result);  // EXIT_BAD_BOOT, through debug-exit
+  const auto errors = lines_with_tag(result.out, "error");
+  ASSERT_EQ(errors.size(), 1u) << describe(result);
+  EXPECT_EQ(field(errors[0], "reason"), "no_rsdp") << errors[0];
 }
 
 TEST(Boot, TimeoutStopsAGuestThatNeverExits) {

@@ -5,9 +5,13 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "vmm/boot/TableBytes.h"
+
 namespace vmm {
 
 namespace {
+
+using namespace table_bytes;
 
 constexpr std::string_view kFloatingPointerSignature = "_MP_";
 constexpr std::string_view kTableSignature = "PCMP";
@@ -23,46 +27,6 @@ constexpr std::size_t kFloatingChecksumOffset = 10;
 constexpr std::size_t kTableLengthOffset = 4;
 constexpr std::size_t kTableChecksumOffset = 7;
 constexpr std::size_t kTableEntryCountOffset = 34;
-
-class Writer {
- public:
-  void u8(std::uint8_t value) { bytes_.push_back(value); }
-  void u16(std::uint16_t value) {
-    u8(static_cast<std::uint8_t>(value));
-    u8(static_cast<std::uint8_t>(value >> 8));
-  }
-  void u32(std::uint32_t value) {
-    u16(static_cast<std::uint16_t>(value));
-    u16(static_cast<std::uint16_t>(value >> 16));
-  }
-  void text(std::string_view text) { bytes_.insert(bytes_.end(), text.begin(), text.end()); }
-  void zeros(std::size_t count) { bytes_.insert(bytes_.end(), count, 0); }
-  std::vector<std::uint8_t>& bytes() { return bytes_; }
-
- private:
-  std::vector<std::uint8_t> bytes_;
-};
-
-// The value that makes `bytes` sum to 0 mod 256 when stored in a byte of them
-// that is still 0.
-std::uint8_t checksum_for(std::span<const std::uint8_t> bytes) {
-  std::uint8_t sum = 0;
-  for (const std::uint8_t byte : bytes) sum = static_cast<std::uint8_t>(sum + byte);
-  return static_cast<std::uint8_t>(-sum);
-}
-
-void put_u16(std::vector<std::uint8_t>& bytes, std::size_t offset, std::uint16_t value) {
-  bytes[offset] = static_cast<std::uint8_t>(value);
-  bytes[offset + 1] = static_cast<std::uint8_t>(value >> 8);
-}
-
-std::uint16_t get_u16(std::span<const std::uint8_t> bytes, std::size_t offset) {
-  return static_cast<std::uint16_t>(bytes[offset] | bytes[offset + 1] << 8);
-}
-
-std::uint32_t get_u32(std::span<const std::uint8_t> bytes, std::size_t offset) {
-  return get_u16(bytes, offset) | static_cast<std::uint32_t>(get_u16(bytes, offset + 2)) << 16;
-}
 
 const InterruptLineSpec* line_on(const std::vector<InterruptLineSpec>& lines, std::uint32_t gsi) {
   for (const auto& line : lines)

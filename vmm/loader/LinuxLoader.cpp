@@ -180,6 +180,7 @@ EntryState LinuxLoader::load(std::span<const std::uint8_t> image, GuestMemory& m
   hdr.cmd_line_ptr = static_cast<std::uint32_t>(kCmdlineAddress);
   hdr.ramdisk_image = static_cast<std::uint32_t>(initrd_start);
   hdr.ramdisk_size = static_cast<std::uint32_t>(options.initrd.size());
+  params->acpi_rsdp_addr = options.acpi_rsdp;
   // Everything vmm puts in RAM is below 4 GiB, so the ext_* halves stay zero.
 
   // Everything checked: write.

@@ -26,6 +26,7 @@ namespace vmm {
 struct LinuxBootOptions {
   std::string cmdline{};
   std::vector<std::uint8_t> initrd{};  // empty: none
+  std::uint64_t acpi_rsdp = 0;         // boot_params.acpi_rsdp_addr (protocol 2.14); 0: none, the kernel scans
 };
 
 // Where things went, for logs and tests.

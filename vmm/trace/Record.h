@@ -24,6 +24,7 @@ enum class RecordKind : std::uint16_t {
   Resample,     // track: the line; the guest's EOI of a level line, seen by the host
   Control,      // [start, end): a control request handled; a: index into the request names
   GuestSync,    // start: host time of the sync exit; a: the guest's TSC stored for it
+  AcpiPowerOff, // the guest entered S5 through PM1a_CNT
 };
 
 struct Record {

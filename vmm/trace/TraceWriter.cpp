@@ -261,6 +261,9 @@ void TraceWriter::host(const Record& record) {
     case RecordKind::I8042Reset:
       add(record.start, kHostPid, tracks::kPlatform, "\"ph\":\"i\",\"s\":\"t\",\"name\":\"i8042 reset\",\"cat\":\"platform\"");
       return;
+    case RecordKind::AcpiPowerOff:
+      add(record.start, kHostPid, tracks::kPlatform, "\"ph\":\"i\",\"s\":\"t\",\"name\":\"ACPI power-off\",\"cat\":\"platform\"");
+      return;
     case RecordKind::Inject: {
       if (record.track >= layout_.lines.size()) return;
       const Line& line = layout_.lines[record.track];
