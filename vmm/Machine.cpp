@@ -112,7 +112,10 @@ Machine::Machine(const VmConfig& config, const KernelImage& kernel)
   const MpTable table = mp_table(config_, routing_, supported_cpuid);
   memory_.write(table.guest_address(), table.bytes());
   if (config_.acpi) {
-    const AcpiTables acpi = AcpiTables::build({.pm1a_event_port = kAcpiPmPort,
+    const AcpiTables acpi = AcpiTables::build({.cpus = config_.vcpus,
+                                               .ioapic_id = table.ioapic_id(),
+                                               .ioapic_inputs = MpTable::ioapic_inputs(routing_, config_.irq_lines),
+                                               .pm1a_event_port = kAcpiPmPort,
                                                .pm1a_control_port = kAcpiPmPort + AcpiPm::kEventBlockBytes,
                                                .sci_irq = kAcpiSciGsi,
                                                .s5_sleep_type = AcpiPm::kSleepTypeS5,

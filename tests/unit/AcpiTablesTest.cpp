@@ -6,7 +6,10 @@
 
 #include <span>
 #include <string>
+#include <tuple>
 
+#include "vmm/Config.h"
+#include "vmm/Platform.h"
 #include "vmm/boot/TableBytes.h"
 
 namespace vmm {
@@ -21,6 +24,19 @@ constexpr AcpiTablesInput kInput{.pm1a_event_port = 0x600,
                                  .reset_port = 0x64,
                                  .reset_value = 0xfe,
                                  .century_register = 0x32};
+
+// A level line on ISA IRQ 5, an edge line on IRQ 7, as a config declares them.
+const std::vector<InterruptLineSpec> kLines = {{.name = "nic", .gsi = 5, .trigger = Trigger::Level, .msi = {}},
+                                               {.name = "kbd2", .gsi = 7, .trigger = Trigger::Edge, .msi = {}}};
+
+AcpiTablesInput input_for(unsigned cpus) {
+  const GsiRoutingTable routing = InterruptLines::routing_for(kLines, platform::device_gsis());
+  AcpiTablesInput input = kInput;
+  input.cpus = cpus;
+  input.ioapic_id = static_cast<std::uint8_t>(cpus);
+  input.ioapic_inputs = MpTable::ioapic_inputs(routing, kLines);
+  return input;
+}
 
 class AcpiTablesTest : public ::testing::Test {
  protected:
@@ -45,7 +61,7 @@ class AcpiTablesTest : public ::testing::Test {
     return table(get_u64(table(get_u64(rsdp, 24), "XSDT"), AcpiTables::kHeaderBytes), "FACP");
   }
 
-  AcpiTables tables_ = AcpiTables::build(kInput);
+  AcpiTables tables_ = AcpiTables::build(input_for(3));
 };
 
 TEST_F(AcpiTablesTest, RsdpIsWhereOsesScanForItWithBothChecksums) {
@@ -61,13 +77,69 @@ TEST_F(AcpiTablesTest, RsdpIsWhereOsesScanForItWithBothChecksums) {
   EXPECT_EQ(get_u32(rsdp, 20), AcpiTables::kRsdpBytes);
 }
 
-TEST_F(AcpiTablesTest, RsdtAndXsdtBothListTheFadtAlone) {
+TEST_F(AcpiTablesTest, RsdtAndXsdtListTheFadtAndTheMadt) {
   const auto rsdp = std::span(tables_.bytes()).first(AcpiTables::kRsdpBytes);
   const auto rsdt = table(get_u32(rsdp, 16), "RSDT");
   const auto xsdt = table(get_u64(rsdp, 24), "XSDT");
-  ASSERT_EQ(rsdt.size(), AcpiTables::kHeaderBytes + 4);
-  ASSERT_EQ(xsdt.size(), AcpiTables::kHeaderBytes + 8);
-  EXPECT_EQ(get_u32(rsdt, AcpiTables::kHeaderBytes), get_u64(xsdt, AcpiTables::kHeaderBytes));
+  ASSERT_EQ(rsdt.size(), AcpiTables::kHeaderBytes + 2 * 4);
+  ASSERT_EQ(xsdt.size(), AcpiTables::kHeaderBytes + 2 * 8);
+  for (std::size_t i = 0; i < 2; ++i)
+    EXPECT_EQ(get_u32(rsdt, AcpiTables::kHeaderBytes + 4 * i), get_u64(xsdt, AcpiTables::kHeaderBytes + 8 * i));
+  table(get_u64(xsdt, AcpiTables::kHeaderBytes), "FACP");
+  table(get_u64(xsdt, AcpiTables::kHeaderBytes + 8), "APIC");
+}
+
+// The MADT says what the MP table says (MpTableTest checks that against the
+// routing): every CPU, the I/O APIC, IRQ 0 on GSI 2, and the lines' flags.
+TEST_F(AcpiTablesTest, MadtDescribesTheCpusIoapicAndIsaRouting) {
+  const auto rsdp = std::span(tables_.bytes()).first(AcpiTables::kRsdpBytes);
+  const auto madt = table(get_u64(table(get_u64(rsdp, 24), "XSDT"), AcpiTables::kHeaderBytes + 8), "APIC");
+  EXPECT_EQ(get_u32(madt, 36), MpTable::kLocalApicAddress);
+  EXPECT_EQ(get_u32(madt, 40), AcpiTables::kMadtPcatCompat);
+  std::vector<std::pair<int, int>> cpus;              // (uid, apic id)
+  std::vector<std::tuple<int, std::uint32_t, int>> overrides;  // (irq, gsi, flags)
+  int ioapics = 0, nmis = 0;
+  for (std::size_t at = 44; at < madt.size();) {
+    const std::uint8_t type = madt[at], length = madt[at + 1];
+    ASSERT_GE(length, 2) << "at " << at;
+    ASSERT_LE(at + length, madt.size());
+    switch (static_cast<AcpiTables::MadtEntry>(type)) {
+      case AcpiTables::MadtEntry::LocalApic:
+        ASSERT_EQ(length, 8);
+        EXPECT_EQ(get_u32(madt, at + 4), AcpiTables::kLocalApicEnabled);
+        cpus.emplace_back(madt[at + 2], madt[at + 3]);
+        break;
+      case AcpiTables::MadtEntry::IoApic:
+        ASSERT_EQ(length, 12);
+        EXPECT_EQ(madt[at + 2], 3);  // the id after the CPUs', as in the MP table
+        EXPECT_EQ(get_u32(madt, at + 4), MpTable::kIoapicAddress);
+        EXPECT_EQ(get_u32(madt, at + 8), 0u);
+        ++ioapics;
+        break;
+      case AcpiTables::MadtEntry::SourceOverride:
+        ASSERT_EQ(length, 10);
+        EXPECT_EQ(madt[at + 2], 0);  // ISA
+        overrides.emplace_back(madt[at + 3], get_u32(madt, at + 4), get_u16(madt, at + 8));
+        break;
+      case AcpiTables::MadtEntry::LocalApicNmi:
+        ASSERT_EQ(length, 6);
+        EXPECT_EQ(madt[at + 2], 0xff);
+        EXPECT_EQ(madt[at + 5], 1);  // LINT1
+        ++nmis;
+        break;
+      default: ADD_FAILURE() << "unexpected MADT structure type " << int(type);
+    }
+    at += length;
+  }
+  EXPECT_EQ(cpus, (std::vector<std::pair<int, int>>{{0, 0}, {1, 1}, {2, 2}}));
+  EXPECT_EQ(ioapics, 1);
+  EXPECT_EQ(nmis, 1);
+  const int level_high = MpTable::kPolarityActiveHigh | MpTable::kTriggerLevel;
+  EXPECT_EQ(overrides, (std::vector<std::tuple<int, std::uint32_t, int>>{{0, 2, 0}, {5, 5, level_high}, {9, 9, level_high}}));
+}
+
+TEST(AcpiTables, EveryVcpuCountVmmAllowsFits) {
+  EXPECT_NO_THROW(AcpiTables::build(input_for(VmConfig::kMaxVcpus)));
 }
 
 TEST_F(AcpiTablesTest, FadtDescribesFullFixedHardwareAtOurPorts) {

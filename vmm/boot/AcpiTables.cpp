@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 
 #include "vmm/boot/TableBytes.h"
@@ -84,17 +86,59 @@ std::vector<std::uint8_t> facs() {
   return out.bytes();
 }
 
+constexpr std::uint64_t kListedTables[] = {AcpiTables::kFadtOffset, AcpiTables::kMadtOffset};
+
 std::vector<std::uint8_t> rsdt() {
   Writer out;
   header(out, "RSDT", 1);
-  out.u32(static_cast<std::uint32_t>(AcpiTables::kBase + AcpiTables::kFadtOffset));
+  for (const std::uint64_t offset : kListedTables) out.u32(static_cast<std::uint32_t>(AcpiTables::kBase + offset));
   return finish(out);
 }
 
 std::vector<std::uint8_t> xsdt() {
   Writer out;
   header(out, "XSDT", 1);
-  out.u64(AcpiTables::kBase + AcpiTables::kFadtOffset);
+  for (const std::uint64_t offset : kListedTables) out.u64(AcpiTables::kBase + offset);
+  return finish(out);
+}
+
+std::vector<std::uint8_t> madt(const AcpiTablesInput& input) {
+  using Entry = AcpiTables::MadtEntry;
+  constexpr std::uint8_t kIsaBus = 0, kAllProcessors = 0xff, kNmiLint = 1;
+  constexpr std::uint32_t kIsaIrqs = 16;
+  Writer out;
+  header(out, "APIC", 5);
+  out.u32(MpTable::kLocalApicAddress);
+  out.u32(AcpiTables::kMadtPcatCompat);  // and an 8259 pair, in virtual-wire mode as the MP table says
+  for (unsigned cpu = 0; cpu < input.cpus; ++cpu) {
+    out.u8(static_cast<std::uint8_t>(Entry::LocalApic));
+    out.u8(8);
+    out.u8(static_cast<std::uint8_t>(cpu));  // ACPI processor UID
+    out.u8(static_cast<std::uint8_t>(cpu));  // APIC id, as KVM numbers them
+    out.u32(AcpiTables::kLocalApicEnabled);
+  }
+  out.u8(static_cast<std::uint8_t>(Entry::IoApic));
+  out.u8(12);
+  out.u8(input.ioapic_id);
+  out.u8(0);  // reserved
+  out.u32(MpTable::kIoapicAddress);
+  out.u32(0);  // GSI base: ACPI's GSI n is pin n
+  for (const auto& [gsi, pin, mp_flags] : input.ioapic_inputs) {
+    if (gsi >= kIsaIrqs) continue;  // not an ISA IRQ: nothing to override
+    const std::uint16_t flags = gsi == input.sci_irq ? AcpiTables::kSciFlags : mp_flags;
+    if (pin == gsi && flags == (MpTable::kPolarityConforms | MpTable::kTriggerConforms)) continue;
+    out.u8(static_cast<std::uint8_t>(Entry::SourceOverride));
+    out.u8(10);
+    out.u8(kIsaBus);
+    out.u8(static_cast<std::uint8_t>(gsi));  // source: the ISA IRQ
+    out.u32(pin);                            // its GSI
+    out.u16(flags);                          // MPS INTI flags, as in the MP table
+  }
+  out.u8(static_cast<std::uint8_t>(Entry::LocalApicNmi));
+  out.u8(6);
+  out.u8(kAllProcessors);
+  out.u16(MpTable::kPolarityConforms | MpTable::kTriggerConforms);
+  out.u8(kNmiLint);
   return finish(out);
 }
 
@@ -179,14 +223,18 @@ void place(std::vector<std::uint8_t>& image, std::uint64_t offset, const std::ve
 
 AcpiTables AcpiTables::build(const AcpiTablesInput& input) {
   const auto dsdt_bytes = dsdt(input);
+  const auto madt_bytes = madt(input);
+  if (kMadtOffset + madt_bytes.size() > kReservedEnd - kBase)
+    throw std::invalid_argument("ACPI tables: " + std::to_string(input.cpus) + " CPUs do not fit the MADT's room");
   AcpiTables tables;
-  tables.bytes_.assign(kDsdtOffset + dsdt_bytes.size(), 0);
+  tables.bytes_.assign(kMadtOffset + madt_bytes.size(), 0);
   place(tables.bytes_, 0, rsdp());
   place(tables.bytes_, kFacsOffset, facs());
   place(tables.bytes_, kRsdtOffset, rsdt());
   place(tables.bytes_, kXsdtOffset, xsdt());
   place(tables.bytes_, kFadtOffset, fadt(input));
   place(tables.bytes_, kDsdtOffset, dsdt_bytes);
+  place(tables.bytes_, kMadtOffset, madt_bytes);
   return tables;
 }
 

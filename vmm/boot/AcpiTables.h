@@ -15,17 +15,27 @@
 //          no GPE block, the reset register (0xFE to the i8042's 0x64), the
 //          CMOS century register, boot flags: legacy devices, an 8042, no VGA
 //   +0x280 DSDT: one object, \_S5 = Package { SLP_TYP, SLP_TYP, 0, 0 }
+//   +0x300 MADT: the same CPUs, I/O APIC and ISA routing as the MP table, from
+//          the same routing (MpTable::ioapic_inputs): one local APIC per vCPU,
+//          the I/O APIC with GSI base 0, an interrupt source override for
+//          every ISA IRQ that is not on its own pin with bus flags (IRQ 0 on
+//          GSI 2, scripted level lines) and for the SCI (level, active high:
+//          an idle irqfd line is low), LINT1 as NMI on every CPU. Linux,
+//          finding ACPI, ignores the MP table unless there is no MADT.
 //
-// Not written: a MADT (the MP table describes the CPUs and interrupt routing,
-// and a second description could disagree with it; Linux reads the MP table
-// when the MADT is absent), HPET, MCFG (no PCI), any device in the DSDT.
+// Not written: HPET, MCFG (no PCI), any device in the DSDT.
 
 #include <cstdint>
 #include <vector>
 
+#include "vmm/boot/MpTable.h"
+
 namespace vmm {
 
 struct AcpiTablesInput {
+  unsigned cpus = 1;
+  std::uint8_t ioapic_id = 0;
+  std::vector<MpTable::IoapicInput> ioapic_inputs{};
   std::uint16_t pm1a_event_port = 0;    // PM1_STS, PM1_EN: 4 bytes
   std::uint16_t pm1a_control_port = 0;  // PM1_CNT: 2 bytes
   std::uint8_t sci_irq = 0;             // ISA IRQ of the SCI
@@ -41,13 +51,17 @@ class AcpiTables {
   static constexpr std::uint64_t kReservedEnd = 0xf3000;  // what vmm keeps clear of kernels and modules
   static constexpr std::uint64_t kRsdpAddress = kBase;
   static constexpr std::uint64_t kFacsOffset = 0x40, kRsdtOffset = 0x80, kXsdtOffset = 0xc0, kFadtOffset = 0x100,
-                                 kDsdtOffset = 0x280;
+                                 kDsdtOffset = 0x280, kMadtOffset = 0x300;
   static constexpr std::size_t kRsdpBytes = 36, kHeaderBytes = 36, kFacsBytes = 64, kFadtBytes = 276;
   // FADT fields (table 5.9) a reader checks.
   static constexpr std::size_t kFadtSciInt = 46, kFadtSmiCmd = 48, kFadtPm1aEvent = 56, kFadtPm1aControl = 64,
                                kFadtPmTimer = 76, kFadtPm1EventLength = 88, kFadtPm1ControlLength = 89,
                                kFadtCentury = 108, kFadtBootArch = 109, kFadtFlags = 112, kFadtResetReg = 116,
                                kFadtResetValue = 128, kFadtXDsdt = 140;
+  // MADT structure types (5.2.12) and flags.
+  enum class MadtEntry : std::uint8_t { LocalApic = 0, IoApic = 1, SourceOverride = 2, LocalApicNmi = 4 };
+  static constexpr std::uint32_t kMadtPcatCompat = 1u << 0, kLocalApicEnabled = 1u << 0;
+  static constexpr std::uint16_t kSciFlags = MpTable::kPolarityActiveHigh | MpTable::kTriggerLevel;
   static constexpr std::uint16_t kBootArchLegacyDevices = 1u << 0, kBootArch8042 = 1u << 1,
                                  kBootArchNoVga = 1u << 2;
   static constexpr std::uint32_t kFlagWbinvd = 1u << 0, kFlagProcC1 = 1u << 2, kFlagNoPowerButton = 1u << 4,

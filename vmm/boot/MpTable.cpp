@@ -76,6 +76,22 @@ std::string flags_name(std::uint16_t flags) {
 
 }  // namespace
 
+std::vector<MpTable::IoapicInput> MpTable::ioapic_inputs(const GsiRoutingTable& routing,
+                                                        const std::vector<InterruptLineSpec>& lines) {
+  // MSI routes bypass the IOAPIC and have no entry.
+  std::vector<IoapicInput> inputs;
+  for (const auto& route : routing.routes()) {
+    const auto* pin = std::get_if<IrqchipPin>(&route.target);
+    if (!pin || pin->chip != Irqchip::Ioapic) continue;
+    const InterruptLineSpec* line = line_on(lines, route.gsi);
+    if (route.gsi >= kIsaIrqs && !line) continue;  // an IOAPIC-only pin nothing drives
+    inputs.push_back({route.gsi, pin->pin, interrupt_flags(route.gsi, line)});
+  }
+  std::stable_sort(inputs.begin(), inputs.end(),
+                   [](const IoapicInput& a, const IoapicInput& b) { return std::pair(a.gsi, a.pin) < std::pair(b.gsi, b.pin); });
+  return inputs;
+}
+
 MpTable MpTable::build(const MpTableInput& input) {
   if (input.cpus == 0 || input.cpus > kMaxCpus)
     throw std::invalid_argument("MP table: " + std::to_string(input.cpus) + " CPUs; it holds 1 to " +
@@ -108,21 +124,11 @@ MpTable MpTable::build(const MpTableInput& input) {
   entries.u32(kIoapicAddress);
   ++count;
 
-  // Every IOAPIC route of the routing table: the ISA IRQs first (each has one;
-  // GSI 0 arrives on pin 2), then the IOAPIC-only pins that a scripted line
-  // drives. MSI routes bypass the IOAPIC and have no entry.
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> ioapic_routes;  // (gsi, pin)
-  for (const auto& route : input.routing.routes())
-    if (const auto* pin = std::get_if<IrqchipPin>(&route.target); pin && pin->chip == Irqchip::Ioapic)
-      ioapic_routes.emplace_back(route.gsi, pin->pin);
-  std::stable_sort(ioapic_routes.begin(), ioapic_routes.end());
-  for (const auto& [gsi, pin] : ioapic_routes) {
-    const InterruptLineSpec* line = line_on(input.lines, gsi);
-    if (gsi >= kIsaIrqs && !line) continue;  // an IOAPIC-only pin nothing drives
+  for (const auto& [gsi, pin, flags] : ioapic_inputs(input.routing, input.lines)) {
     if (gsi > 0xff) throw std::invalid_argument("MP table: GSI " + std::to_string(gsi) + " on an IOAPIC pin does not fit a source bus IRQ");
     entries.u8(static_cast<std::uint8_t>(EntryType::IoInterrupt));
     entries.u8(static_cast<std::uint8_t>(InterruptType::Int));
-    entries.u16(interrupt_flags(gsi, line));
+    entries.u16(flags);
     entries.u8(kIsaBusId);
     entries.u8(static_cast<std::uint8_t>(gsi));
     entries.u8(table.ioapic_id_);

@@ -72,6 +72,17 @@ class MpTable {
   static constexpr std::uint8_t kIoapicEnabled = 1u << 0;     // EN
   static constexpr std::uint8_t kAllLocalApics = 0xff;
 
+  // The IOAPIC inputs a guest is told of, in GSI order: every ISA IRQ (GSI 0
+  // arrives on pin 2) and the IOAPIC-only pins a scripted line drives, each
+  // with its MPS INTI flags (polarity, trigger), which the ACPI MADT's
+  // interrupt source overrides use too.
+  struct IoapicInput {
+    std::uint32_t gsi = 0;
+    std::uint32_t pin = 0;
+    std::uint16_t flags = 0;
+  };
+  static std::vector<IoapicInput> ioapic_inputs(const GsiRoutingTable& routing, const std::vector<InterruptLineSpec>& lines);
+
   // Throws std::invalid_argument when the CPU count is 0 or above kMaxCpus.
   static MpTable build(const MpTableInput& input);
 
