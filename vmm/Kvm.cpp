@@ -56,6 +56,14 @@ Kvm::Kvm(const std::string& device) : fd_(::open(device.c_str(), O_RDWR | O_CLOE
   vcpu_mmap_size_ = static_cast<std::size_t>(size);
 }
 
+int Kvm::api_version(const std::string& device) {
+  const UniqueFd fd(::open(device.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd.valid()) throw HostError(open_advice(device, errno));
+  const int version = ::ioctl(fd.get(), KVM_GET_API_VERSION, 0);
+  if (version < 0) throw HostError(device + ": KVM_GET_API_VERSION: " + std::strerror(errno));
+  return version;
+}
+
 int Kvm::check_extension(long capability) const { return ::ioctl(fd_.get(), KVM_CHECK_EXTENSION, capability); }
 
 unsigned Kvm::max_vcpus() const {

@@ -16,6 +16,10 @@ class Kvm {
   // on; throws HostError with a message that says what to do.
   explicit Kvm(const std::string& device = "/dev/kvm");
 
+  // KVM_GET_API_VERSION of the device, opened and closed again, without the
+  // capability checks; throws HostError as the constructor does on open.
+  static int api_version(const std::string& device = "/dev/kvm");
+
   int fd() const { return fd_.get(); }
   int check_extension(long capability) const;
   std::size_t vcpu_mmap_size() const { return vcpu_mmap_size_; }

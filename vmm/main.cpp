@@ -17,6 +17,7 @@
 #include "vmm/FileUtil.h"
 #include "vmm/Machine.h"
 #include "vmm/Platform.h"
+#include "vmm/VersionReport.h"
 #include "vmm/control/ControlClient.h"
 #include "vmm/control/StatsReport.h"
 #include "vmm/debug/GdbEndpoint.h"
@@ -238,6 +239,9 @@ int run_trace_summary(const TraceOptions& options) {
 int main(int argc, char** argv) {
   CLI::App app{"vmm: a small KVM virtual machine monitor"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", [] { return VersionReport::probe().text(); },
+                       "Print the version, the git description of the build and the host's KVM API version, and exit");
+
   RunOptions options;
   auto* run = app.add_subcommand("run", "Boot a VM; without CONFIG, the bundled kernel with the default config");
   run->add_option("config", options.config_path, "VM config (JSON); relative paths in it are relative to its folder");
@@ -290,6 +294,9 @@ int main(int argc, char** argv) {
   auto* trace_summary = trace_command->add_subcommand("summary", "Interrupt paths, exits, ports and guest events as tables");
   trace_summary->add_option("file", trace_options.file, "The trace (Chrome/Perfetto trace-event JSON)")->required();
   trace_summary->add_flag("--json", trace_options.json, "Print the summary as JSON");
+  bool version_json = false;
+  auto* version = app.add_subcommand("version", "Print what --version prints; --json for tools");
+  version->add_flag("--json", version_json, "As JSON: version, git, build, kvm.api_version or kvm.error");
 
   auto is_command = [&](const char* name) {
     for (const CLI::App* command : app.get_subcommands([](CLI::App*) { return true; }))
@@ -297,7 +304,7 @@ int main(int argc, char** argv) {
     return false;
   };
   if (argc >= 2 && argv[1][0] != '-' && !is_command(argv[1])) {
-    std::fprintf(stderr, "vmm: unknown command \"%s\" (commands: run, inject, ctl, trace; see vmm --help)\n", argv[1]);
+    std::fprintf(stderr, "vmm: unknown command \"%s\" (commands: run, inject, ctl, trace, version; see vmm --help)\n", argv[1]);
     return exit_status::kInputError;
   }
   try {
@@ -306,6 +313,9 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    std::fputs(e.what(), stdout);
+    return exit_status::kSuccess;
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "vmm: %s (see vmm %s--help)\n", e.what(), app.get_subcommands().empty() ? "" : (app.get_subcommands().front()->get_name() + " ").c_str());
     return exit_status::kInputError;
@@ -315,6 +325,11 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("inject")) return run_inject(client);
     if (app.got_subcommand("ctl")) return run_ctl(client);
     if (app.got_subcommand("trace")) return run_trace_summary(trace_options);
+    if (app.got_subcommand("version")) {
+      const auto report = VersionReport::probe();
+      std::fputs(version_json ? (report.json().dump(2) + "\n").c_str() : report.text().c_str(), stdout);
+      return exit_status::kSuccess;
+    }
     return run_vm(options);
   } catch (const InputError& e) {
     std::fprintf(stderr, "vmm: %s\n", e.what());
