@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "arch/firmware.h"
 #include "arch/x86.h"
 #include "lib/string.h"
 
@@ -18,19 +19,6 @@
 #define AML_ONE_OP 0x01
 #define AML_BYTE_PREFIX 0x0A
 
-/* What boot.S maps: 0x1000-1 GiB. */
-static bool mapped(uint64_t addr, uint64_t len)
-{
-    return addr >= 0x1000 && addr + len >= addr && addr + len <= (1UL << 30);
-}
-
-static uint8_t sum(const uint8_t *p, size_t n)
-{
-    uint8_t s = 0;
-    for (size_t i = 0; i < n; i++)
-        s += p[i];
-    return s;
-}
 
 static uint32_t le32(const uint8_t *p)
 {
@@ -45,11 +33,11 @@ static uint64_t le64(const uint8_t *p)
 /* A system description table at addr with this signature, or NULL. */
 static const uint8_t *table(uint64_t addr, const char *signature, uint32_t *length)
 {
-    if (!mapped(addr, SDT_HEADER_BYTES))
+    if (!firmware_mapped(addr, SDT_HEADER_BYTES))
         return NULL;
     const uint8_t *t = (const uint8_t *)addr;
     uint32_t len = le32(t + 4);
-    if (memcmp(t, signature, 4) != 0 || len < SDT_HEADER_BYTES || !mapped(addr, len) || sum(t, len) != 0)
+    if (memcmp(t, signature, 4) != 0 || len < SDT_HEADER_BYTES || !firmware_mapped(addr, len) || firmware_sum(t, len) != 0)
         return NULL;
     *length = len;
     return t;
@@ -59,7 +47,7 @@ static const uint8_t *find_rsdp(void)
 {
     for (uint64_t p = 0xE0000; p + 20 <= 0x100000; p += 16) {
         const uint8_t *r = (const uint8_t *)p;
-        if (memcmp(r, "RSD PTR ", 8) == 0 && sum(r, 20) == 0)
+        if (memcmp(r, "RSD PTR ", 8) == 0 && firmware_sum(r, 20) == 0)
             return r;
     }
     return NULL;
@@ -112,7 +100,7 @@ const char *acpi_find_s5(struct acpi_s5 *s5)
     s5->rsdp = (uint64_t)rsdp;
     uint32_t root_length = 0, fadt_length = 0;
     const uint8_t *fadt = NULL;
-    if (rsdp[15] >= 2 && sum(rsdp, 36) == 0) {
+    if (rsdp[15] >= 2 && firmware_sum(rsdp, 36) == 0) {
         const uint8_t *xsdt = table(le64(rsdp + 24), "XSDT", &root_length);
         if (xsdt)
             fadt = find_fadt(xsdt, root_length, 8, &fadt_length);

@@ -6,6 +6,8 @@
  * the IOAPIC pin of each ISA IRQ (IRQ0 is on pin 2 on a PC). */
 #include "arch/mptable.h"
 
+#include "arch/firmware.h"
+
 #include "kernel/console.h"
 #include "lib/string.h"
 
@@ -60,26 +62,12 @@ struct mpc_intsrc {
 #define MP_IRQ_INT 0
 #define MAX_BUSES 32
 
-/* Only what boot.S maps: 0x1000-1 GiB (page 0 stays unmapped). */
-static bool mapped(uint64_t addr, uint64_t len)
-{
-    return addr >= 0x1000 && addr + len >= addr && addr + len <= (1UL << 30);
-}
-
-static uint8_t checksum(const void *p, size_t n)
-{
-    uint8_t sum = 0;
-    for (size_t i = 0; i < n; i++)
-        sum += ((const uint8_t *)p)[i];
-    return sum;
-}
-
 static const struct mpf_intel *scan(uint64_t base, uint64_t length)
 {
     for (uint64_t p = base; p + 16 <= base + length; p += 16) {
         const struct mpf_intel *mpf = (const void *)p;
         if (memcmp(mpf->signature, "_MP_", 4) == 0 && mpf->length == 1 &&
-            checksum(mpf, 16) == 0 && (mpf->specification == 1 || mpf->specification == 4))
+            firmware_sum(mpf, 16) == 0 && (mpf->specification == 1 || mpf->specification == 4))
             return mpf;
     }
     return NULL;
@@ -109,16 +97,16 @@ bool mptable_read(struct mp_info *mp, bool corrupt_first)
     mp->table_addr = (uint64_t)mpf;
 
     uint64_t addr = mpf->physptr;
-    if (!mapped(addr, sizeof(struct mpc_table)))
+    if (!firmware_mapped(addr, sizeof(struct mpc_table)))
         return fail(mp, "unmapped", addr);
     struct mpc_table *mpc = (struct mpc_table *)addr;
     if (corrupt_first) /* mptable_corrupt=1: what a damaged table looks like */
         mpc->checksum ^= 0x5A;
     if (memcmp(mpc->signature, "PCMP", 4) != 0)
         return fail(mp, "signature", addr);
-    if (mpc->length < sizeof(*mpc) || !mapped(addr, mpc->length))
+    if (mpc->length < sizeof(*mpc) || !firmware_mapped(addr, mpc->length))
         return fail(mp, "length", mpc->length);
-    if (checksum(mpc, mpc->length) != 0)
+    if (firmware_sum(mpc, mpc->length) != 0)
         return fail(mp, "checksum", mpc->checksum);
     if (mpc->spec != 1 && mpc->spec != 4)
         return fail(mp, "revision", mpc->spec);
