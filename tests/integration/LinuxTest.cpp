@@ -1,9 +1,10 @@
 // Debian's stock Linux kernel on vmm's own PIT, UART and GSI routing, judged
 // by Linux's own words on the console: its 8250 driver finds a 16550A, its
-// check_timer gets IRQ0 through the IOAPIC pin the MP table names on the
+// check_timer gets IRQ0 through the IOAPIC pin the MADT (and MP table) names on the
 // first try, both CPUs come up, and the busybox shell of the initramfs
 // answers what is typed on vmm's stdin and sent through the control socket,
-// until `reboot -f` ends the run through the i8042 with status 0.
+// until `reboot -f` ends the run through the i8042 with status 0; a second
+// boot's `poweroff -f` ends it through ACPI S5, also with status 0.
 //
 // Where guest ring 0 runs in KVM's instruction emulator (nested kvm_pvm),
 // the kernel boots as far as starting /init, and init's first `syscall`
@@ -176,6 +177,10 @@ TEST(Linux, DebiansKernelBootsOnVmmsDevicesAndTwoCpus) {
   }
 
   EXPECT_NE(log.find("rtc_cmos rtc_cmos: setting system clock to 20"), std::string::npos) << log;
+  // ACPI: Linux takes vmm's MADT for its CPUs (the same ones as the MP table)
+  // and finds \_S5, so its power-off goes to vmm's PM1a_CNT.
+  EXPECT_NE(log.find("ACPI: Using ACPI (MADT) for SMP configuration information"), std::string::npos) << log;
+  EXPECT_NE(log.find("ACPI: PM: (supports S0 S5)"), std::string::npos) << log;
   EXPECT_NE(log.find("Run /init as init process"), std::string::npos) << log;
   // The run ends through the keyboard controller's reset line either way:
   // reboot -f with reboot=k, or a panic with panic=-1.
@@ -213,6 +218,25 @@ TEST(Linux, DebiansKernelBootsOnVmmsDevicesAndTwoCpus) {
   EXPECT_GT(interrupt_count(second, "4", nullptr), interrupt_count(first, "4", nullptr)) << first << second;
   EXPECT_GT(interrupt_count(second, "LOC", nullptr), interrupt_count(first, "LOC", nullptr)) << first << second;
   EXPECT_NE(log.find("reboot: Restarting system"), std::string::npos) << log;
+
+  // Once more, to power off: Linux's acpi_power_off writes S5 to PM1a_CNT.
+  VmmRun again;
+  again.args = {"run",      std::string(VMM_SOURCE_DIR) + "/configs/linux.json",
+                "--kernel", (linux_cache() / "vmlinux").string(),
+                "--initrd", (linux_cache() / "initramfs.cpio").string(),
+                "--timeout", "1500s"};
+  again.limit = std::chrono::minutes(27);
+  bool typed = false;
+  again.type_when = [&](const std::string& out) -> std::string {
+    if (typed || !prompt_after(out, kMarker)) return "";
+    typed = true;
+    return "poweroff -f\n";
+  };
+  const VmmResult off = run_vmm(again);
+  ASSERT_TRUE(typed) << describe(off);
+  EXPECT_EQ(off.exit_status, 0) << describe(off);
+  EXPECT_NE(off.out.find("reboot: Power down"), std::string::npos) << off.out;
+  EXPECT_NE(off.err.find("guest powered the machine off (ACPI S5)"), std::string::npos) << off.err;
 }
 
 }  // namespace
