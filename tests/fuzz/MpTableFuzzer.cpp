@@ -2,7 +2,9 @@
 // set of scripted lines the config would accept. The table must then pass the
 // checks a guest makes (signatures, checksums, lengths, entry order), list
 // every CPU once with the boot flag on CPU 0 alone, and hold one I/O interrupt
-// entry per IOAPIC route of an ISA IRQ or scripted IOAPIC-only line.
+// entry per IOAPIC route of an ISA IRQ or scripted IOAPIC-only line. The ACPI
+// tables built from the same input must fit their room, checksum, and list
+// the same CPUs in the MADT, with at most one override per ISA IRQ.
 
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -13,7 +15,9 @@
 
 #include "FuzzCheck.h"
 #include "irq/InterruptLines.h"
+#include "vmm/boot/AcpiTables.h"
 #include "vmm/boot/MpTable.h"
+#include "vmm/boot/TableBytes.h"
 
 namespace {
 
@@ -93,5 +97,37 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       ++routed;
   }
   FUZZ_CHECK(io_entries == routed);
+
+  using namespace vmm::table_bytes;
+  const vmm::AcpiTables acpi = vmm::AcpiTables::build({.cpus = listed,
+                                                       .ioapic_id = table.ioapic_id(),
+                                                       .ioapic_inputs = vmm::MpTable::ioapic_inputs(routing, lines),
+                                                       .pm1a_event_port = 0x600,
+                                                       .pm1a_control_port = 0x604,
+                                                       .sci_irq = 9,
+                                                       .s5_sleep_type = 5,
+                                                       .reset_port = 0x64,
+                                                       .reset_value = 0xfe,
+                                                       .century_register = 0x32});
+  const std::span<const std::uint8_t> image(acpi.bytes());
+  FUZZ_CHECK(acpi.guest_address() + image.size() <= vmm::AcpiTables::kReservedEnd);
+  FUZZ_CHECK(checksum_for(image.first(20)) == 0 && checksum_for(image.first(36)) == 0);
+  for (const std::uint64_t offset : {vmm::AcpiTables::kRsdtOffset, vmm::AcpiTables::kXsdtOffset,
+                                     vmm::AcpiTables::kFadtOffset, vmm::AcpiTables::kDsdtOffset,
+                                     vmm::AcpiTables::kMadtOffset}) {
+    const std::uint32_t table_length = get_u32(image, offset + 4);
+    FUZZ_CHECK(table_length >= 36 && offset + table_length <= image.size());
+    FUZZ_CHECK(checksum_for(image.subspan(offset, table_length)) == 0);
+  }
+  const auto madt = image.subspan(vmm::AcpiTables::kMadtOffset, get_u32(image, vmm::AcpiTables::kMadtOffset + 4));
+  unsigned lapics = 0;
+  std::set<unsigned> overridden;
+  for (std::size_t at = 44; at < madt.size();) {
+    FUZZ_CHECK(at + 2 <= madt.size() && madt[at + 1] >= 2 && at + madt[at + 1] <= madt.size());
+    if (madt[at] == 0) ++lapics;
+    if (madt[at] == 2) FUZZ_CHECK(madt[at + 3] < 16 && overridden.insert(madt[at + 3]).second);
+    at += madt[at + 1];
+  }
+  FUZZ_CHECK(lapics == listed && overridden.count(0) == 1 && overridden.count(9) == 1);
   return 0;
 }

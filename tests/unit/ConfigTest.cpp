@@ -26,6 +26,13 @@ TEST(Config, DefaultsWhenEmpty) {
   EXPECT_EQ(config.timeout.count(), 0);
   EXPECT_EQ(config.serial.backend, SerialConfig::Backend::Stdio);
   EXPECT_EQ(config.pit.backend, PitConfig::Backend::User);
+  EXPECT_TRUE(config.acpi);
+  EXPECT_TRUE(config.seccomp);
+}
+
+TEST(Config, AcpiCanBeTurnedOff) {
+  EXPECT_FALSE(parse(R"({"acpi": false})").acpi);
+  EXPECT_TRUE(parse(R"({"acpi": true})").acpi);
 }
 
 TEST(Config, ResolvesRelativePathsAgainstTheConfigFolder) {
@@ -54,6 +61,7 @@ TEST(Config, ErrorsNameTheJsonPath) {
       {R"({"memory_mib": 1})", "vm.json: /memory_mib: must be between 2 and"},
       {R"({"memory_mib": 1.5})", "vm.json: /memory_mib: expected a non-negative integer, got a fractional number"},
       {R"({"cmdline": 5})", "vm.json: /cmdline: expected a string, got a number"},
+      {R"({"acpi": "off"})", "vm.json: /acpi: expected true or false, got a string"},
       {R"({"modules": {}})", "vm.json: /modules: expected an array, got an object"},
       {R"({"modules": [{"cmdline": "x"}]})", "vm.json: /modules/0/path: missing"},
       {R"({"modules": [{"path": "a", "size": 1}]})", "vm.json: /modules/0/size: unknown key"},
