@@ -1,5 +1,8 @@
 #include "vmm/Machine.h"
 
+#include "vmm/Hex.h"
+#include "vmm/kvm/ControlRegisters.h"
+
 #include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -38,17 +41,9 @@ constexpr std::uint32_t kDeliveryNmi = 0x400;
 
 constexpr std::uint64_t kMaxModuleBytes = 1ull << 30;
 
-constexpr std::uint64_t kCr0Pe = 1ull << 0, kCr0Nw = 1ull << 29, kCr0Cd = 1ull << 30, kCr0Pg = 1ull << 31;
-constexpr std::uint64_t kCr4Pae = 1ull << 5;
-constexpr std::uint64_t kEferLme = 1ull << 8, kEferLma = 1ull << 10;
+using namespace x86;
 
 static_assert(VmConfig::kMaxVcpus <= MpTable::kMaxCpus, "every vCPU needs an APIC id in the MP table");
-
-std::string hex(std::uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
-}
 
 // A reason vmm does not handle still gets a key in the stats.
 std::string exit_reason_key(std::size_t reason) {

@@ -1,5 +1,7 @@
 #include "vmm/VcpuRunner.h"
 
+#include "vmm/kvm/ControlRegisters.h"
+
 #include <pthread.h>
 #include <signal.h>
 
@@ -18,7 +20,6 @@ namespace {
 
 constexpr int kKickSignal = SIGUSR1;
 constexpr unsigned kUnclaimedLogLimit = 8;
-constexpr std::uint64_t kEferLma = 1u << 10;
 constexpr std::uint8_t kGeneralProtectionVector = 13;
 
 void ignore_signal(int) {}
@@ -276,7 +277,7 @@ bool VcpuRunner::apply_emulation_fixup(const kvm_run& run) {
   if (bytes.empty()) return false;
   const kvm_sregs sregs = vcpu_.sregs();
   const unsigned cpl = (sregs.cr0 & 1) ? sregs.cs.selector & 3 : 0;  // CS's RPL is the CPL; real mode runs at 0
-  const bool code64 = (sregs.efer & kEferLma) && sregs.cs.l;
+  const bool code64 = (sregs.efer & x86::kEferLma) && sregs.cs.l;
   const auto fixup = EmulationFixup::find(bytes, cpl, code64);
   if (!fixup) return false;
   kvm_regs regs = vcpu_.regs();

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "vmm/Hex.h"
 #include "vmm/boot/TableBytes.h"
 
 namespace vmm {
@@ -42,12 +43,6 @@ std::uint16_t interrupt_flags(std::uint32_t gsi, const InterruptLineSpec* line) 
   const bool level = line && line->trigger == Trigger::Level;
   if (gsi < kIsaIrqs && !level) return MpTable::kPolarityConforms | MpTable::kTriggerConforms;
   return MpTable::kPolarityActiveHigh | (level ? MpTable::kTriggerLevel : MpTable::kTriggerEdge);
-}
-
-std::string hex(std::uint64_t value, int digits = 0) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%0*llx", digits, static_cast<unsigned long long>(value));
-  return text;
 }
 
 std::string trimmed(std::span<const std::uint8_t> bytes, std::size_t offset, std::size_t length) {

@@ -2,14 +2,12 @@
 
 #include <cstring>
 
+#include "vmm/kvm/ControlRegisters.h"
+
 namespace vmm::debug {
 namespace {
 
-constexpr std::uint64_t kCr0Pg = 1ull << 31;
-constexpr std::uint64_t kCr4Pse = 1ull << 4;
-constexpr std::uint64_t kCr4Pae = 1ull << 5;
-constexpr std::uint64_t kCr4La57 = 1ull << 12;
-constexpr std::uint64_t kEferLma = 1ull << 10;
+using x86::kCr0Pg, x86::kCr4Pae, x86::kCr4Pse, x86::kCr4La57, x86::kEferLma;
 
 constexpr std::uint64_t kPresent = 1ull << 0;
 constexpr std::uint64_t kPageSize = 1ull << 7;  // PS: this entry maps a large page

@@ -7,15 +7,12 @@
 #include <string>
 
 #include "vmm/Errors.h"
+#include "vmm/Hex.h"
 
 namespace vmm::loader {
 
 [[noreturn]] inline void bad_image(const std::string& why) { throw InputError("kernel image: " + why); }
 
-inline std::string hex(std::uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
-}
+using vmm::hex;
 
 }  // namespace vmm::loader

@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "vmm/Hex.h"
+
 namespace vmm::trace {
 namespace {
 
@@ -23,12 +25,6 @@ std::uint32_t read_u32(const std::uint8_t* p) {
   std::uint32_t v;
   std::memcpy(&v, p, sizeof v);
   return v;
-}
-
-std::string hex(std::uint64_t v) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(v));
-  return text;
 }
 
 [[noreturn]] void invalid(std::uint64_t address, const std::string& what) {

@@ -1,5 +1,6 @@
 #include "vmm/trace/TraceWriter.h"
 
+#include "vmm/Hex.h"
 #include "vmm/kvm/ExitReasons.h"
 
 #include <unistd.h>
@@ -19,12 +20,6 @@ namespace {
 constexpr const char* kFlowName = "irq path";
 
 std::string json_string(const std::string& text) { return nlohmann::json(text).dump(); }
-
-std::string hex(std::uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%" PRIx64, value);
-  return text;
-}
 
 void append_number(std::string& text, std::uint64_t value) {
   char digits[24];
