@@ -105,7 +105,6 @@ std::vector<std::uint8_t> xsdt() {
 std::vector<std::uint8_t> madt(const AcpiTablesInput& input) {
   using Entry = AcpiTables::MadtEntry;
   constexpr std::uint8_t kIsaBus = 0, kAllProcessors = 0xff, kNmiLint = 1;
-  constexpr std::uint32_t kIsaIrqs = 16;
   Writer out;
   header(out, "APIC", 5);
   out.u32(MpTable::kLocalApicAddress);
@@ -124,7 +123,7 @@ std::vector<std::uint8_t> madt(const AcpiTablesInput& input) {
   out.u32(MpTable::kIoapicAddress);
   out.u32(0);  // GSI base: ACPI's GSI n is pin n
   for (const auto& [gsi, pin, mp_flags] : input.ioapic_inputs) {
-    if (gsi >= kIsaIrqs) continue;  // not an ISA IRQ: nothing to override
+    if (gsi >= MpTable::kIsaIrqs) continue;  // not an ISA IRQ: nothing to override
     const std::uint16_t flags = gsi == input.sci_irq ? AcpiTables::kSciFlags : mp_flags;
     if (pin == gsi && flags == (MpTable::kPolarityConforms | MpTable::kTriggerConforms)) continue;
     out.u8(static_cast<std::uint8_t>(Entry::SourceOverride));

@@ -21,7 +21,6 @@ constexpr std::string_view kProductId = "KVM VMM     ";  // 12 bytes
 constexpr std::string_view kIsaBusType = "ISA   ";       // 6 bytes (table 4-8)
 constexpr std::uint8_t kSpecRevision = 4;                 // 1.4
 constexpr std::uint8_t kIsaBusId = 0;
-constexpr std::uint32_t kIsaIrqs = 16;  // GSIs 0-15 are the ISA IRQs of the same number
 
 // Offsets of the checksummed fields.
 constexpr std::size_t kFloatingChecksumOffset = 10;
@@ -41,7 +40,7 @@ const InterruptLineSpec* line_on(const std::vector<InterruptLineSpec>& lines, st
 // asserts a line by raising it.
 std::uint16_t interrupt_flags(std::uint32_t gsi, const InterruptLineSpec* line) {
   const bool level = line && line->trigger == Trigger::Level;
-  if (gsi < kIsaIrqs && !level) return MpTable::kPolarityConforms | MpTable::kTriggerConforms;
+  if (gsi < MpTable::kIsaIrqs && !level) return MpTable::kPolarityConforms | MpTable::kTriggerConforms;
   return MpTable::kPolarityActiveHigh | (level ? MpTable::kTriggerLevel : MpTable::kTriggerEdge);
 }
 
@@ -79,7 +78,7 @@ std::vector<MpTable::IoapicInput> MpTable::ioapic_inputs(const GsiRoutingTable& 
     const auto* pin = std::get_if<IrqchipPin>(&route.target);
     if (!pin || pin->chip != Irqchip::Ioapic) continue;
     const InterruptLineSpec* line = line_on(lines, route.gsi);
-    if (route.gsi >= kIsaIrqs && !line) continue;  // an IOAPIC-only pin nothing drives
+    if (route.gsi >= MpTable::kIsaIrqs && !line) continue;  // an IOAPIC-only pin nothing drives
     inputs.push_back({route.gsi, pin->pin, interrupt_flags(route.gsi, line)});
   }
   std::stable_sort(inputs.begin(), inputs.end(),

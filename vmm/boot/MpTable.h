@@ -55,6 +55,7 @@ class MpTable {
   // broadcast id of local interrupt entries, so 254 CPUs would be the table's
   // own limit. vmm's (VmConfig::kMaxVcpus) is lower.
   static constexpr unsigned kMaxCpus = 254;
+  static constexpr std::uint32_t kIsaIrqs = 16;  // GSIs 0-15 are the ISA IRQs of the same number
 
   // Entry types and sizes (MP spec 1.4, table 4-3).
   enum class EntryType : std::uint8_t { Processor = 0, Bus = 1, IoApic = 2, IoInterrupt = 3, LocalInterrupt = 4 };
