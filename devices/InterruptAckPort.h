@@ -1,5 +1,5 @@
 #pragma once
-// The acknowledge register of vmm's scripted interrupt lines (port 0x520, 16 bits
+// The acknowledge register of vmm's scripted interrupt lines (abi/lines.h: port 0x520, 16 bits
 // wide). A guest handler writes the GSI it is servicing, as a driver clears the
 // interrupt status of its device: that lowers a level line that is still
 // asserted, counts the delivery and timestamps the moment the handler ran. A
@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "abi/lines.h"
 #include "devices/BusDevice.h"
 
 namespace vmm {
@@ -21,7 +22,11 @@ namespace vmm {
 class InterruptAckPort final : public BusDevice {
  public:
   static constexpr std::uint64_t kPorts = 2;
-  enum class Answer : std::uint16_t { Spurious = 0, Delivered = 1, NoDevice = 0xffff };
+  enum class Answer : std::uint16_t {
+    Spurious = IRQ_ACK_NOTHING_PENDING,
+    Delivered = IRQ_ACK_PENDING,
+    NoDevice = IRQ_ACK_NO_DEVICE,
+  };
 
   explicit InterruptAckPort(std::function<Answer(std::uint32_t gsi)> on_ack) : on_ack_(std::move(on_ack)) {}
 

@@ -1,5 +1,5 @@
 #pragma once
-// The trace ports (guest-kernel/kernel/trace_abi.h), 8 ports from TRACE_PORT:
+// The trace ports (abi/trace.h), 8 ports from TRACE_PORT:
 //   offset 0 (0x524) r  32-bit: TRACE_PORT_ENABLED when vmm traces, else 0
 //                    w  32-bit: the guest-physical address of the guest's trace area
 //   offset 4 (0x528) w  32-bit TRACE_SYNC: the guest stored its TSC in the area
@@ -15,7 +15,7 @@
 #include <span>
 
 #include "devices/BusDevice.h"
-#include "guest-kernel/kernel/trace_abi.h"
+#include "abi/trace.h"
 
 namespace vmm {
 

@@ -1,6 +1,6 @@
 #include "irq/GsiRoutingTable.h"
 
-#include "irq/KvmAbi.h"
+#include "base/KvmAbi.h"
 
 #include <algorithm>
 #include <cstdio>

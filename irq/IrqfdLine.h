@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "irq/IrqLine.h"
-#include "irq/UniqueFd.h"
+#include "base/UniqueFd.h"
 
 namespace vmm {
 

@@ -13,7 +13,7 @@
 #include <functional>
 
 #include "irq/IrqLine.h"
-#include "irq/UniqueFd.h"
+#include "base/UniqueFd.h"
 
 namespace vmm {
 

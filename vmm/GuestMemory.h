@@ -8,7 +8,7 @@
 #include <span>
 #include <vector>
 
-#include "vmm/Mapping.h"
+#include "vmm/kvm/Mapping.h"
 
 namespace vmm {
 

@@ -1,11 +1,14 @@
 #pragma once
 // The PC platform vmm presents: where its devices sit and which lines they use.
+// The ports the guest and vmm agree on come from abi/.
 // One place, so the machine, the config checks and future tables for the guest
 // (MP table, ACPI MADT, e820) agree.
 
 #include <cstdint>
 #include <vector>
 
+#include "abi/debug_exit.h"
+#include "abi/lines.h"
 #include "irq/InterruptLines.h"
 
 namespace vmm::platform {
@@ -13,9 +16,9 @@ namespace vmm::platform {
 constexpr std::uint64_t kPitPort = 0x40;
 constexpr std::uint64_t kSystemControlPort = 0x61;
 constexpr std::uint64_t kCom1Port = 0x3f8;
-constexpr std::uint64_t kDebugExitPort = 0xf4;
-constexpr std::uint64_t kInterruptAckPort = 0x520;  // scripted lines' acknowledge register
-constexpr std::uint64_t kWakeMarkPort = 0x522;      // a woken guest task names the line that woke it
+constexpr std::uint64_t kDebugExitPort = DEBUG_EXIT_PORT;
+constexpr std::uint64_t kInterruptAckPort = IRQ_ACK_PORT;  // scripted lines' acknowledge register
+constexpr std::uint64_t kWakeMarkPort = WAKE_MARK_PORT;  // a woken guest task names the line that woke it
 constexpr std::uint64_t kPostCodePort = 0x80;
 constexpr std::uint64_t kPciConfigPorts = 0xcf8;  // 0xCF8-0xCFF: PCI configuration mechanism #1; no PCI here
 constexpr std::uint64_t kPciConfigPortCount = 8;

@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "irq/UniqueFd.h"
+#include "base/UniqueFd.h"
 #include "vmm/Errors.h"
 
 namespace vmm {

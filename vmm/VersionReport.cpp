@@ -2,7 +2,7 @@
 
 #include "vmm/BuildInfo.h"
 #include "vmm/Errors.h"
-#include "vmm/Kvm.h"
+#include "vmm/kvm/Kvm.h"
 
 namespace vmm {
 

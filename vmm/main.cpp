@@ -18,6 +18,7 @@
 #include "vmm/Machine.h"
 #include "vmm/Platform.h"
 #include "vmm/VersionReport.h"
+#include "vmm/boot/FirmwareTables.h"
 #include "vmm/control/ControlClient.h"
 #include "vmm/control/StatsReport.h"
 #include "vmm/debug/GdbEndpoint.h"
@@ -143,7 +144,7 @@ int run_vm(const RunOptions& options) {
     if (options.print_routing) std::fputs(routing.format().c_str(), stdout);
     if (options.print_mptable) {
       const Kvm kvm;  // the processor entries carry the CPU signature and features KVM gives the vCPUs
-      std::fputs(Machine::mp_table(config, routing, kvm.supported_cpuid()).format().c_str(), stdout);
+      std::fputs(mp_table_for(config, routing, kvm.supported_cpuid()).format().c_str(), stdout);
     }
     return exit_status::kSuccess;
   }

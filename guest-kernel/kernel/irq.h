@@ -5,10 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "abi/lines.h"
 #include "kernel/config.h"
-
-#define IRQ_ACK_PORT 0x520
-#define IRQ_ACK_NOTHING_PENDING 0 /* read back after the write; 1: pending, 0xFFFF: no such device */
 
 /* Programs the IOAPIC pins and hooks the vectors; returns PIC lines to
  * unmask. `ioapic_dest`: the APIC id IOAPIC lines are sent to. */

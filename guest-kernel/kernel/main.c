@@ -196,7 +196,7 @@ __attribute__((noreturn)) void kernel_exit(int code)
         uart_wait_idle();
         code = EXIT_BAD_BOOT;
     }
-    outb(0xF4, (uint8_t)code);
+    outb(DEBUG_EXIT_PORT, (uint8_t)code);
     /* No debug-exit device: stop here with interrupts off. */
     for (;;)
         __asm__ volatile("cli; hlt");

@@ -1,6 +1,6 @@
 /* kernel/trace.h - the guest side of vmm's timeline trace (--trace): each
  * CPU appends events to its own ring in guest memory, which vmm drains
- * without an exit per event. The ABI is kernel/trace_abi.h; the protocol
+ * without an exit per event. The ABI is abi/trace.h; the protocol
  * and the events are in README.md, "Tracing".
  *
  * Without vmm's --trace the kernel records nothing: trace_event() is one
@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kernel/trace_abi.h"
+#include "abi/trace.h"
 
 /* Set once, on the boot CPU, before the APs start: vmm takes the trace. */
 extern bool trace_on;

@@ -33,7 +33,7 @@ __attribute__((noreturn)) static void exception(struct trapframe *tf)
 {
     static volatile uint32_t reporting;
     if (__atomic_exchange_n(&reporting, 1, __ATOMIC_SEQ_CST)) { /* faulted while reporting */
-        outb(0xF4, EXIT_EXCEPTION);
+        outb(DEBUG_EXIT_PORT, EXIT_EXCEPTION);
         for (;;)
             __asm__ volatile("cli; hlt");
     }

@@ -1,7 +1,11 @@
-/* abi.h - what ring 0 and ring 3 agree on: the user region, the syscall
- * numbers and the layout of the vvar page. Included by user.c, so nothing
- * here may reference kernel code or data. */
+/* abi.h - what ring 0 and ring 3 of the bundled kernel agree on beyond the
+ * system calls (abi/syscalls.h): the layout of the vvar page and the task
+ * bodies. Included by user.c, so nothing here may reference kernel code or
+ * data. */
 #pragma once
+
+#include "abi/lines.h"
+#include "abi/syscalls.h"
 
 #define USER_CRASH_CLI 1
 #define USER_CRASH_SYSCALL 2
@@ -10,32 +14,7 @@
 
 #define MAX_TASKS 16
 
-/* The one 2 MiB page mapped with U=1 (see boot.S and linker.ld). */
-#define USER_BASE 0x200000UL
-#define USER_LIMIT 0x400000UL
-
 #define USTACK_SIZE 16384
-
-/* int $0x80: rax = number, rdi/rsi/rdx = arguments, rax = result; every
- * other register is preserved. */
-#define SYS_EXIT 0
-#define SYS_WRITE 1
-#define SYS_YIELD 2
-#define SYS_GETPID 3
-#define SYS_TICKS 4     /* the jiffies */
-#define SYS_SLEEP_MS 5  /* rdi = milliseconds; blocks the task */
-#define SYS_WAIT_IRQ 6  /* rdi = GSI of an irqs= line; blocks until its next interrupt */
-#define SYS_GETCPU 7    /* the CPU the task runs on */
-
-/* wake_mark=1: a waiter writes its GSI here (16 bits) the moment its wait
- * returns; vmm times it against the injection it woke for. The only port
- * the kernel lets ring 3 use (arch/gdt.c). */
-#define WAKE_MARK_PORT 0x522
-
-#define E_BADF 9
-#define E_FAULT 14
-#define E_INVAL 22
-#define E_NOSYS 38
 
 /* Written by the kernel (config at boot, counters on every tick), read by
  * tasks without a syscall. Read-only for tasks by convention: it sits in

@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "irq/KvmAbi.h"
+#include "base/KvmAbi.h"
 
 namespace vmm {
 namespace {

@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "vmm/GuestMemory.h"
-#include "vmm/Vcpu.h"
-#include "vmm/VcpuRunner.h"
+#include "vmm/kvm/Vcpu.h"
+#include "vmm/kvm/VcpuRunner.h"
 #include "vmm/debug/X86Registers.h"
 
 namespace vmm::debug {

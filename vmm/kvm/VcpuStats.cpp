@@ -13,7 +13,7 @@ namespace vmm {
 namespace {
 
 // struct kvm_stats_desc ends in a flexible name array declared with
-// __DECLARE_FLEX_ARRAY, whose size differs in C++ (see irq/KvmAbi.h), so the
+// __DECLARE_FLEX_ARRAY, whose size differs in C++ (see base/KvmAbi.h), so the
 // descriptor is read field by field from the C layout: flags, exponent, size,
 // offset, bucket_size, then name_size bytes of name.
 constexpr std::size_t kDescriptorFixedBytes = 16;

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "irq/UniqueFd.h"
+#include "base/UniqueFd.h"
 
 namespace vmm {
 

@@ -17,7 +17,7 @@
 
 #include "vmm/Errors.h"
 #include "vmm/ExitStatus.h"
-#include "irq/UniqueFd.h"
+#include "base/UniqueFd.h"
 
 namespace vmm::security {
 

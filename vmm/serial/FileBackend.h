@@ -3,7 +3,7 @@
 
 #include <filesystem>
 
-#include "irq/UniqueFd.h"
+#include "base/UniqueFd.h"
 #include "vmm/serial/SerialBackend.h"
 
 namespace vmm {

@@ -1,5 +1,5 @@
 #pragma once
-// The host end of the guest's trace rings (guest-kernel/kernel/trace_abi.h): given
+// The host end of the guest's trace rings (abi/trace.h): given
 // the area's guest-physical address, validates its header once and then drains
 // every CPU's ring on request, as the single consumer that owns each ring's tail.
 // Pure: no KVM, no threads; one caller at a time (the guest's vCPUs are the
@@ -11,7 +11,7 @@
 #include <functional>
 #include <vector>
 
-#include "guest-kernel/kernel/trace_abi.h"
+#include "abi/trace.h"
 #include "vmm/GuestMemory.h"
 
 namespace vmm::trace {

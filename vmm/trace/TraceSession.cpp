@@ -102,8 +102,19 @@ void TraceSession::drain(bool last) {
   writer_.flush();
 }
 
+IrqLine& TraceSession::tap(IrqLine& line, TracedIrqLine::Style style, std::uint32_t track) {
+  return *tapped_lines_.emplace_back(std::make_unique<TracedIrqLine>(line, style, track));
+}
+
+ByteSink& TraceSession::tap(ByteSink& sink) {
+  return *tapped_sinks_.emplace_back(std::make_unique<TracingByteSink>(sink));
+}
+
+Clock& TraceSession::tap(Clock& clock) { return *tapped_clocks_.emplace_back(std::make_unique<TracingClock>(clock)); }
+
 void TraceSession::finish() {
   if (finished_) return;
+  for (auto& sink : tapped_sinks_) sink->flush();
   drain(true);
   finished_ = true;
   timer_.cancel();

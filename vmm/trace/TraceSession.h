@@ -28,7 +28,10 @@
 #include "irq/Injector.h"
 #include "vmm/GuestMemory.h"
 #include "vmm/trace/TraceWriter.h"
+#include "vmm/trace/TracedIrqLine.h"
 #include "vmm/trace/Tracer.h"
+#include "vmm/trace/TracingByteSink.h"
+#include "vmm/trace/TracingClock.h"
 
 namespace vmm::trace {
 
@@ -73,6 +76,13 @@ class TraceSession final : public Injector::Observer {
   // For `stats`: events written and dropped so far.
   nlohmann::json stats() const;
 
+  // Stand-ins for a device's line, output or clock that record what passes
+  // through them. Owned here, so they live as long as anything that records;
+  // finish() flushes the outputs' pending bytes first.
+  IrqLine& tap(IrqLine& line, TracedIrqLine::Style style, std::uint32_t track);
+  ByteSink& tap(ByteSink& sink);
+  Clock& tap(Clock& clock);
+
  private:
   struct Sync {
     std::uint64_t tsc;
@@ -107,6 +117,9 @@ class TraceSession final : public Injector::Observer {
   std::vector<Record> host_batch_;
   std::optional<std::int64_t> drift_ns_;
   bool finished_ = false;
+  std::vector<std::unique_ptr<TracedIrqLine>> tapped_lines_;
+  std::vector<std::unique_ptr<TracingByteSink>> tapped_sinks_;
+  std::vector<std::unique_ptr<TracingClock>> tapped_clocks_;
 };
 
 }  // namespace vmm::trace

@@ -20,8 +20,8 @@
 #include <nlohmann/json.hpp>
 
 #include "devices/Bus.h"
-#include "guest-kernel/kernel/trace_abi.h"
-#include "irq/UniqueFd.h"
+#include "abi/trace.h"
+#include "base/UniqueFd.h"
 #include "vmm/trace/Record.h"
 
 namespace vmm::trace {

@@ -1,6 +1,7 @@
-/* kernel/trace_abi.h - the trace ABI between the bundled kernel and vmm:
+/* abi/trace.h - the trace ABI between the bundled kernel and vmm:
  * per-CPU event rings in guest memory that vmm drains without an exit per
- * event. Shared by both sides (C here, C++ in vmm/trace/), like a Linux
+ * event. Written by the guest (guest-kernel/kernel/trace.c), read by vmm
+ * (vmm/trace/, devices/TracePort.h), like a Linux
  * uapi header: fixed-width fields, no pointers, layout checked below.
  *
  * Protocol, on port TRACE_PORT (32-bit accesses):

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "irq/UniqueFd.h"
+#include "base/UniqueFd.h"
 
 namespace vmm {
 

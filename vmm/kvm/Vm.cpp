@@ -1,11 +1,11 @@
-#include "vmm/Vm.h"
+#include "vmm/kvm/Vm.h"
 
 #include <sys/ioctl.h>
 
 #include <cerrno>
 #include <cstring>
 
-#include "irq/KvmAbi.h"
+#include "base/KvmAbi.h"
 #include "vmm/Errors.h"
 
 namespace vmm {
@@ -32,6 +32,13 @@ void Vm::set_memory_region(std::uint32_t slot, std::uint64_t guest_address, std:
   region.memory_size = size;
   region.userspace_addr = reinterpret_cast<std::uint64_t>(host);
   if (::ioctl(fd_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) fail("KVM_SET_USER_MEMORY_REGION");
+}
+
+void Vm::map(const GuestMemory& memory) {
+  for (std::size_t slot = 0; slot < memory.regions().size(); ++slot) {
+    const auto& region = memory.regions()[slot];
+    set_memory_region(static_cast<std::uint32_t>(slot), region.guest_address, region.size, region.host);
+  }
 }
 
 void Vm::create_irqchip() {

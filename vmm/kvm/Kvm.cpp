@@ -1,4 +1,4 @@
-#include "vmm/Kvm.h"
+#include "vmm/kvm/Kvm.h"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "irq/KvmAbi.h"
+#include "base/KvmAbi.h"
 #include "vmm/Errors.h"
 
 namespace vmm {

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "irq/UniqueFd.h"
-#include "vmm/Mapping.h"
+#include "base/UniqueFd.h"
+#include "vmm/kvm/Mapping.h"
 
 namespace vmm {
 

@@ -17,7 +17,7 @@
 
 #include "devices/Bus.h"
 #include "vmm/GuestMemory.h"
-#include "vmm/Vcpu.h"
+#include "vmm/kvm/Vcpu.h"
 #include "vmm/kvm/EmulationFixups.h"
 #include "vmm/security/SeccompFilters.h"
 #include "vmm/trace/TraceRing.h"

@@ -3,9 +3,10 @@
 
 #include <cstdint>
 
+#include "base/UniqueFd.h"
 #include "irq/GsiRoutingTable.h"
-#include "irq/UniqueFd.h"
-#include "vmm/Kvm.h"
+#include "vmm/GuestMemory.h"
+#include "vmm/kvm/Kvm.h"
 
 namespace vmm {
 
@@ -16,6 +17,8 @@ class Vm {
   int fd() const { return fd_.get(); }
 
   void set_memory_region(std::uint32_t slot, std::uint64_t guest_address, std::uint64_t size, void* host);
+  // Every region of `memory`, a slot each, in order.
+  void map(const GuestMemory& memory);
   // PIC pair, IOAPIC and a LAPIC per vCPU, in the kernel. Must precede vCPUs.
   void create_irqchip();
   void set_gsi_routing(const GsiRoutingTable& table);

@@ -1,4 +1,4 @@
-#include "vmm/Vcpu.h"
+#include "vmm/kvm/Vcpu.h"
 
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "irq/KvmAbi.h"
+#include "base/KvmAbi.h"
 #include "vmm/Errors.h"
 
 namespace vmm {

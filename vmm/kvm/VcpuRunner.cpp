@@ -1,4 +1,4 @@
-#include "vmm/VcpuRunner.h"
+#include "vmm/kvm/VcpuRunner.h"
 
 #include "vmm/kvm/ControlRegisters.h"
 
