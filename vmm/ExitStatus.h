@@ -1,7 +1,7 @@
 #pragma once
 // Exit statuses of `vmm run`. A guest ends the run through debug-exit with any
 // byte it likes, so these overlap guest values by necessity; they sit high, where
-// guests rarely go, and are documented in the README.
+// guests rarely go, and are documented in docs/exit-status.md.
 
 #include <cstdint>
 

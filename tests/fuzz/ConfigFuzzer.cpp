@@ -2,7 +2,7 @@
 // --serial option: any bytes are either a valid config or an InputError naming
 // what is wrong, never another exception, a crash or a hang. A config that
 // parses must satisfy every rule the parser promises (the limits below are the
-// ones the README documents), and parsing its own fields again must accept
+// ones docs/config.md documents), and parsing its own fields again must accept
 // them.
 
 #include <fuzzer/FuzzedDataProvider.h>

@@ -2,7 +2,7 @@
 // guest prints leaves 1, 7 and 0x40000000): the hypervisor's signature and
 // bit can be hidden, and features KVM controls can be cleared. On this
 // project's hosts (nested kvm_pvm) the other feature bits come from the host
-// whatever the filter says; the test prints which, and README says so.
+// whatever the filter says; the test prints which, and docs/host-quirks.md says so.
 
 #include <gtest/gtest.h>
 
