@@ -94,6 +94,31 @@ struct Aout {
   }
 };
 
+// A vmlinux (ELF64 x86-64): one PT_LOAD of `filesz` file bytes at 16 MiB,
+// `memsz` in memory, entering at `entry`.
+Bytes vmlinux(std::uint64_t entry, std::uint64_t filesz, std::uint64_t memsz) {
+  Bytes image(0x1000 + filesz, 0xf4);
+  Elf64_Ehdr ehdr{};
+  std::memcpy(ehdr.e_ident, ELFMAG, SELFMAG);
+  ehdr.e_ident[EI_CLASS] = ELFCLASS64;
+  ehdr.e_ident[EI_DATA] = ELFDATA2LSB;
+  ehdr.e_type = ET_EXEC;
+  ehdr.e_machine = EM_X86_64;
+  ehdr.e_entry = entry;
+  ehdr.e_phoff = sizeof ehdr;
+  ehdr.e_phentsize = sizeof(Elf64_Phdr);
+  ehdr.e_phnum = 1;
+  put(image, 0, ehdr);
+  Elf64_Phdr phdr{};
+  phdr.p_type = PT_LOAD;
+  phdr.p_offset = 0x1000;
+  phdr.p_paddr = 0x1000000;
+  phdr.p_filesz = filesz;
+  phdr.p_memsz = memsz;
+  put(image, sizeof ehdr, phdr);
+  return image;
+}
+
 struct Case {
   const char* name;
   std::function<Bytes()> image;
@@ -239,6 +264,29 @@ std::vector<Case> cases() {
        "kernel image: a.out kludge: load_end_addr 0x200000 lies beyond the end of the file"},
       {"aout_bss_end_below_load_end", [] { return Aout{.bss_end_addr = kLoad + 0x80}.build(); },
        "kernel image: a.out kludge: bss_end_addr is below load_end_addr"},
+      // Entry points outside the bytes a loader wrote: a guest would run
+      // memory vmm never loaded (a crash, or a hang until the timeout).
+      {"aout_entry_beyond_the_load_range", [] { return Aout{.entry_addr = kLoad + 0x2000}.build(); },
+       "kernel image: entry point 0x102000 is not in the bytes the image loads ([0x100000, 0x100100)); a kernel "
+       "there would run memory vmm never wrote"},
+      {"aout_entry_in_bss", [] { return Aout{.entry_addr = kLoad + 0x800}.build(); },
+       "kernel image: entry point 0x100800 is not in the bytes the image loads ([0x100000, 0x100100)); a kernel "
+       "there would run memory vmm never wrote"},
+      {"aout_entry_below_the_load_range", [] { return Aout{.entry_addr = kLoad - 4}.build(); },
+       "kernel image: entry point 0xffffc is not in the bytes the image loads ([0x100000, 0x100100)); a kernel "
+       "there would run memory vmm never wrote"},
+      {"elf_entry_zero", [] { return elf_with([](Elf32& e) { e.ehdr.e_entry = 0; }).build(); },
+       "kernel image: entry point 0x0 is not in the bytes the image loads ([0x100000, 0x100040)); a kernel there "
+       "would run memory vmm never wrote"},
+      {"elf_entry_in_bss", [] { return elf_with([](Elf32& e) { e.ehdr.e_entry = kLoad + 0x100; }).build(); },
+       "kernel image: entry point 0x100100 is not in the bytes the image loads ([0x100000, 0x100040)); a kernel "
+       "there would run memory vmm never wrote"},
+      {"linux_vmlinux_entry_in_bss", [] { return vmlinux(0x1000000 + 0x800, 0x100, 0x1000); },
+       "kernel image: entry point 0x1000800 is not in the bytes the image loads ([0x1000000, 0x1000100)); a kernel "
+       "there would run memory vmm never wrote"},
+      {"linux_vmlinux_entry_past_the_kernel", [] { return vmlinux(0x2000000, 0x100, 0x100); },
+       "kernel image: entry point 0x2000000 is not in the bytes the image loads ([0x1000000, 0x1000100)); a kernel "
+       "there would run memory vmm never wrote"},
       {"module_does_not_fit", [] { return Aout{}.build(); },
        "module 0 (3145728 bytes) does not fit in guest RAM after the kernel; give the VM more memory",
        {"--memory", "3", "--initrd", "MODULE"}},

@@ -241,7 +241,7 @@ TEST(LinuxLoader, MalformedImagesAreOneLineErrorsNamingTheField) {
       {"init_size over RAM", BzImage{.init_size = 0x8000000}.build(), 64 * kMiB, "needs RAM up to 0x9000000 (144 MiB)"},
       {"below 1 MiB", BzImage{.pref_address = 0x10000, .relocatable = 0}.build(), 64 * kMiB, "below 1 MiB"},
       {"vmlinux over RAM", Vmlinux{.paddr = 0x3000000}.build(), 32 * kMiB, "vmlinux needs RAM up to 0x3005000"},
-      {"entry outside", Vmlinux{.entry = 0x2000000}.build(), 64 * kMiB, "entry point 0x2000000 is outside the kernel"},
+      {"entry outside", Vmlinux{.entry = 0x2000000}.build(), 64 * kMiB, "entry point 0x2000000 is not in the bytes the image loads ([0x1000000, 0x1002000))"},
       {"segment beyond the file", short_vmlinux, 64 * kMiB, "ELF segment 0 lies beyond the end of the file"},
       {"neither", std::vector<std::uint8_t>(600, 1), 64 * kMiB, "neither a bzImage"},
   };

@@ -86,4 +86,16 @@ ElfPlan plan_elf_image(std::span<const std::uint8_t> image) {
   }
   bad_image("unknown ELF class " + std::to_string(image[EI_CLASS]));
 }
+void check_entry_is_loaded(const std::vector<ElfSegment>& segments, std::uint64_t entry) {
+  std::string loaded;
+  for (const auto& segment : segments) {
+    if (entry >= segment.address && entry - segment.address < segment.file_size) return;
+    if (segment.file_size == 0) continue;
+    loaded += (loaded.empty() ? "" : ", ") + std::string("[") + hex(segment.address) + ", " +
+              hex(segment.address + segment.file_size) + ")";
+  }
+  bad_image("entry point " + hex(entry) + " is not in the bytes the image loads (" +
+            (loaded.empty() ? std::string("none") : loaded) + "); a kernel there would run memory vmm never wrote");
+}
+
 }  // namespace vmm

@@ -33,4 +33,10 @@ bool is_elf64_x86_64(std::span<const std::uint8_t> image);
 // Throws InputError for anything but a well-formed i386 or x86-64 executable.
 ElfPlan plan_elf_image(std::span<const std::uint8_t> image);
 
+// Throws InputError unless `entry` lies in the bytes some segment loads from
+// the file: an entry point elsewhere (0, past the image, in zero-filled bss,
+// in a gap between segments) would run memory the loader never wrote. Every
+// loader whose format names its entry point checks it with this.
+void check_entry_is_loaded(const std::vector<ElfSegment>& segments, std::uint64_t entry);
+
 }  // namespace vmm

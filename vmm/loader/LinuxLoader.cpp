@@ -148,8 +148,9 @@ EntryState LinuxLoader::load(std::span<const std::uint8_t> image, GuestMemory& m
   if (kernel_end > ram_end || kernel_end > k4GiB)
     bad_image(std::string(name(*format)) + " needs RAM up to " + hex(kernel_end) + " (" + mib(kernel_end) +
               "), more than the VM's " + ram + " below the MMIO hole; raise memory_mib");
-  if (entry < kernel_start || entry >= kernel_end)
-    bad_image("entry point " + hex(entry) + " is outside the kernel [" + hex(kernel_start) + ", " + hex(kernel_end) + ")");
+  // bzImage's entry is fixed by the protocol (startup_64, checked against the
+  // file by place_bzimage); a vmlinux names its own.
+  if (*format == Format::Vmlinux) check_entry_is_loaded(elf.segments, entry);
 
   // The command line, NUL-terminated, at most cmdline_size bytes before the NUL.
   const std::uint32_t cmdline_max = hdr.cmdline_size != 0 ? hdr.cmdline_size : 255;  // 255 before 2.06

@@ -139,6 +139,7 @@ EntryState MultibootLoader::load(std::span<const std::uint8_t> image, GuestMemor
     plan = {std::move(elf.segments), elf.entry};
   }
   if (plan.entry >= k4GiB) bad_image("entry point " + hex(plan.entry) + " is above 4 GiB");
+  check_entry_is_loaded(plan.segments, plan.entry);
 
   // Check every segment before writing any, so a bad image leaves memory untouched.
   const std::uint64_t ram_mib = memory.size() >> 20;
