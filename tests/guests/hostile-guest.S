@@ -49,6 +49,14 @@
  *               self-test, fpu__drop); "breakpoints ok\n" and debug-exit 0 if
  *               the handler ran 16 times and every int3 returned past itself,
  *               else "breakpoints wrong\n" and debug-exit 1.
+ *   INT_N       not hostile either: `int n` in ring 0, as interrupt and
+ *               exception tests do, for vectors 0x0e (an exception vector:
+ *               a software int pushes no error code), 0x20, 0x41, 0x80 and
+ *               0xff, each through an interrupt gate of its own whose
+ *               handler counts and records the return address it finds;
+ *               "software interrupts ok\n" and debug-exit 0 if each handler
+ *               ran once and saw the address after its `int`, else
+ *               "software interrupts wrong\n" and debug-exit 1.
  *   CPUID_PROBE  prints what CPUID says in ring 0, one "cpuid LEAF.SUB REG
  *               VALUE" line each (hex) for leaf 1 ECX and EDX, leaf 7.0 EBX
  *               and ECX, and leaf 0x40000000 EBX, ECX, EDX (the hypervisor
@@ -456,6 +464,34 @@ bp_handler:
     add $8, %esp
     jmp *resume
 
+#elif defined(INT_N)
+#define INT_N_VECTORS(X) X(0x0e) X(0x20) X(0x41) X(0x80) X(0xff)
+    call setup_gdt
+#define SET_INT_GATE(v) mov $v, %eax; mov $int_handler_##v, %edx; call set_gate;
+    INT_N_VECTORS(SET_INT_GATE)
+    lidt idt_ptr
+    /* A handler that found an error code on its stack would see the CS
+     * selector where the return address belongs, and fail the check. */
+#define TAKE_INT(v) int $v; int_returned_##v: incl ints_returned;
+    INT_N_VECTORS(TAKE_INT)
+#define CHECK_INT(v) cmpl $1, int_count_##v; jne 2f; cmpl $int_returned_##v, int_return_##v; jne 2f;
+    INT_N_VECTORS(CHECK_INT)
+    cmpl $5, ints_returned
+    jne 2f
+    PUTS(software_ints_ok)
+    mov $0, %al
+    out %al, $0xf4
+2:  PUTS(software_ints_wrong)
+    mov $1, %al
+    out %al, $0xf4
+3:  hlt
+    jmp 3b
+
+/* Each records the frame's EIP and resumes there without iret (see
+ * EXC_STORM), dropping CS and EFLAGS. */
+#define INT_HANDLER(v) int_handler_##v: incl int_count_##v; popl int_return_##v; add $8, %esp; jmp *int_return_##v;
+    INT_N_VECTORS(INT_HANDLER)
+
 #elif defined(DEVICE_FIGHT)
     call setup_gdt
     movl $0x1ff, 0xfee000f0    /* LAPIC on, for the ICR */
@@ -648,7 +684,8 @@ puts:
     jmp 1b
 3:  ret
 
-#if defined(EXC_STORM) || defined(SERIAL_FLOOD) || defined(IRQ_STORM) || defined(DEVICE_FIGHT) || defined(INT3_FWAIT)
+#if defined(EXC_STORM) || defined(SERIAL_FLOOD) || defined(IRQ_STORM) || defined(DEVICE_FIGHT) || defined(INT3_FWAIT) || \
+    defined(INT_N)
 /* Our own GDT (Multiboot leaves none that the CPU could reload from): flat
  * ring-0 code 0x08 and data 0x10, flat ring-3 code 0x1b and data 0x23. */
 setup_gdt:
@@ -697,6 +734,8 @@ name:
     .asciz "irq_storm\n"
 #elif defined(INT3_FWAIT)
     .asciz "int3_fwait\n"
+#elif defined(INT_N)
+    .asciz "int_n\n"
 #elif defined(CPUID_PROBE)
     .asciz "cpuid_probe\n"
 #else
@@ -726,6 +765,10 @@ breakpoints_ok:
     .asciz "breakpoints ok\n"
 breakpoints_wrong:
     .asciz "breakpoints wrong\n"
+software_ints_ok:
+    .asciz "software interrupts ok\n"
+software_ints_wrong:
+    .asciz "software interrupts wrong\n"
 ready:
     .asciz "ready\n"
 delivered_label:
@@ -772,6 +815,12 @@ resume:
     .long 0
 int3_returned:
     .long 0
+#if defined(INT_N)
+#define INT_DATA(v) int_count_##v: .long 0; int_return_##v: .long 0;
+    INT_N_VECTORS(INT_DATA)
+ints_returned:
+    .long 0
+#endif
 hypervisor_edx:
     .long 0
 delivered:

@@ -223,6 +223,23 @@ TEST(HostileGuest, Int3AndFwaitInRingZeroRunAsOnHardware) {
               static_cast<unsigned long long>(fwait));
 }
 
+// `int n` in ring 0 for five vectors (0x0e among them, which must push no
+// error code): each handler runs once and sees the address after its `int`.
+// On this project's hosts the emulator fails on each, and vmm carries it out
+// (emulation_fixups.int_n = 5); on hardware virtualization none is needed.
+TEST(HostileGuest, SoftwareInterruptsInRingZeroRunAsOnHardware) {
+  REQUIRE_KVM();
+  const std::string stats = scratch_path("stats.json");
+  const auto result = run_guest("int_n", stats, "60s");
+  ASSERT_EQ(result.exit_status, 0) << describe(result);
+  EXPECT_EQ(result.out, "int_n\nsoftware interrupts ok\n");
+  const auto counters = read_stats(stats);
+  const auto int_n = counters["emulation_fixups"]["int_n"].get<std::uint64_t>();
+  EXPECT_TRUE(int_n == 0 || int_n == 5) << int_n;
+  EXPECT_EQ(result.err.find("could not emulate int_n") != std::string::npos, int_n > 0) << describe(result);
+  std::printf("[ hostile  ] int_n: fix-ups int_n=%llu\n", static_cast<unsigned long long>(int_n));
+}
+
 // An IDT of limit 0 and an exception: #UD, #GP and #DF cannot be delivered and
 // the CPU shuts down. vmm ends at once with the guest-crash status and a
 // report that names the exit and shows the guest's state (the IDT limit 0).

@@ -17,6 +17,7 @@ struct Case {
   std::optional<EmulationFixup::Kind> kind;
   unsigned length = 0;
   std::optional<std::uint8_t> exception;
+  std::optional<std::uint8_t> software_interrupt = std::nullopt;
 };
 
 TEST(EmulationFixup, TableByInstructionAndPrivilege) {
@@ -26,7 +27,29 @@ TEST(EmulationFixup, TableByInstructionAndPrivilege) {
       {"fwait in ring 0: past it", {0x9B}, 0, EmulationFixup::Kind::Fwait, 1, std::nullopt},
       {"int3 in ring 3: not ours", {0xCC}, 3, std::nullopt, 0, std::nullopt},
       {"fwait in ring 3: a task's x87 exception may be pending", {0x9B}, 3, std::nullopt, 0, std::nullopt},
-      {"int imm8 3 (CD 03) is another instruction", {0xCD, 0x03}, 0, std::nullopt, 0, std::nullopt},
+      {"int 0x80 in ring 0: past it, then vector 0x80 through its gate",
+       {0xCD, 0x80, 0x90},
+       0,
+       EmulationFixup::Kind::IntN,
+       2,
+       std::nullopt,
+       0x80},
+      {"int imm8 3 (CD 03) is int n, not int3: no #BP as an exception",
+       {0xCD, 0x03},
+       0,
+       EmulationFixup::Kind::IntN,
+       2,
+       std::nullopt,
+       3},
+      {"int 0x0e pushes no error code: a plain vector, not #PF",
+       {0xCD, 0x0E},
+       0,
+       EmulationFixup::Kind::IntN,
+       2,
+       std::nullopt,
+       0x0e},
+      {"int n in ring 3: not ours", {0xCD, 0x80}, 3, std::nullopt, 0, std::nullopt},
+      {"int n cut short", {0xCD}, 0, std::nullopt, 0, std::nullopt},
       {"ud2", {0x0F, 0x0B}, 0, std::nullopt, 0, std::nullopt},
       {"xrstor", {0x0F, 0xAE, 0x2F}, 0, std::nullopt, 0, std::nullopt},
       {"no bytes", {}, 0, std::nullopt, 0, std::nullopt},
@@ -39,6 +62,7 @@ TEST(EmulationFixup, TableByInstructionAndPrivilege) {
     EXPECT_EQ(fixup->kind, *c.kind);
     EXPECT_EQ(fixup->length, c.length);
     EXPECT_EQ(fixup->exception, c.exception);
+    EXPECT_EQ(fixup->software_interrupt, c.software_interrupt);
     EXPECT_EQ(EmulationFixup::name(fixup->kind), fixup->instruction);
   }
 }
@@ -60,14 +84,43 @@ TEST(EmulationFixup, MxcsrAccessesDecodeTheirMemoryOperandIn64BitCode) {
       {"ldmxcsr 0x4(%rsp)", {0x0f, 0xae, 0x54, 0x24, 0x04, 0x83, 0xe3}, Kind::Ldmxcsr, 5, 4, std::nullopt, 1, 4, false},
       {"stmxcsr (%rax)", {0x0f, 0xae, 0x18}, Kind::Stmxcsr, 3, 0, std::nullopt, 1, 0, false},
       {"ldmxcsr -0x10(%rbp)", {0x0f, 0xae, 0x55, 0xf0}, Kind::Ldmxcsr, 4, 5, std::nullopt, 1, -16, false},
-      {"ldmxcsr 0x12345678(%rdi)", {0x0f, 0xae, 0x97, 0x78, 0x56, 0x34, 0x12}, Kind::Ldmxcsr, 7, 7, std::nullopt, 1,
-       0x12345678, false},
-      {"ldmxcsr 0x8(%rip)", {0x0f, 0xae, 0x15, 0x08, 0, 0, 0}, Kind::Ldmxcsr, 7, std::nullopt, std::nullopt, 1, 8, true},
-      {"stmxcsr (%r12,%r9,8) with REX.XB", {0x4b, 0x0f, 0xae, 0x1c, 0xcc}, Kind::Stmxcsr, 5, 12, 9, 8, 0, false},
-      {"ldmxcsr 0x40(%r13) with REX.B", {0x41, 0x0f, 0xae, 0x55, 0x40}, Kind::Ldmxcsr, 5, 13, std::nullopt, 1, 0x40,
+      {"ldmxcsr 0x12345678(%rdi)",
+       {0x0f, 0xae, 0x97, 0x78, 0x56, 0x34, 0x12},
+       Kind::Ldmxcsr,
+       7,
+       7,
+       std::nullopt,
+       1,
+       0x12345678,
        false},
-      {"ldmxcsr 0x1000(,%rcx,4): no base", {0x0f, 0xae, 0x14, 0x8d, 0, 0x10, 0, 0}, Kind::Ldmxcsr, 8, std::nullopt, 1, 4,
-       0x1000, false},
+      {"ldmxcsr 0x8(%rip)",
+       {0x0f, 0xae, 0x15, 0x08, 0, 0, 0},
+       Kind::Ldmxcsr,
+       7,
+       std::nullopt,
+       std::nullopt,
+       1,
+       8,
+       true},
+      {"stmxcsr (%r12,%r9,8) with REX.XB", {0x4b, 0x0f, 0xae, 0x1c, 0xcc}, Kind::Stmxcsr, 5, 12, 9, 8, 0, false},
+      {"ldmxcsr 0x40(%r13) with REX.B",
+       {0x41, 0x0f, 0xae, 0x55, 0x40},
+       Kind::Ldmxcsr,
+       5,
+       13,
+       std::nullopt,
+       1,
+       0x40,
+       false},
+      {"ldmxcsr 0x1000(,%rcx,4): no base",
+       {0x0f, 0xae, 0x14, 0x8d, 0, 0x10, 0, 0},
+       Kind::Ldmxcsr,
+       8,
+       std::nullopt,
+       1,
+       4,
+       0x1000,
+       false},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);

@@ -16,12 +16,14 @@ struct Entry {
 };
 
 constexpr Entry kTable[] = {
-    {{0xCC}, {EmulationFixup::Kind::Int3, "int3", 1, kBreakpointVector, std::nullopt}},
-    {{0x9B}, {EmulationFixup::Kind::Fwait, "fwait", 1, std::nullopt, std::nullopt}},
+    {{0xCC}, {EmulationFixup::Kind::Int3, "int3", 1, kBreakpointVector, std::nullopt, std::nullopt}},
+    {{0x9B}, {EmulationFixup::Kind::Fwait, "fwait", 1, std::nullopt, std::nullopt, std::nullopt}},
 };
 
-constexpr EmulationFixup kLdmxcsr{EmulationFixup::Kind::Ldmxcsr, "ldmxcsr", 0, std::nullopt, std::nullopt};
-constexpr EmulationFixup kStmxcsr{EmulationFixup::Kind::Stmxcsr, "stmxcsr", 0, std::nullopt, std::nullopt};
+constexpr EmulationFixup kLdmxcsr{EmulationFixup::Kind::Ldmxcsr, "ldmxcsr", 0, std::nullopt, std::nullopt, std::nullopt};
+constexpr EmulationFixup kStmxcsr{EmulationFixup::Kind::Stmxcsr, "stmxcsr", 0, std::nullopt, std::nullopt, std::nullopt};
+constexpr EmulationFixup kIntN{EmulationFixup::Kind::IntN, "int_n", 2, std::nullopt, std::nullopt, std::nullopt};
+constexpr std::uint8_t kIntImmediate = 0xCD;
 
 // [REX] 0F AE /2 or /3 with a memory operand, decoded as in 64-bit mode
 // (Intel SDM vol. 2, 2.1-2.2: ModRM, SIB, displacements, RIP-relative).
@@ -75,6 +77,11 @@ std::optional<EmulationFixup> EmulationFixup::find(std::span<const std::uint8_t>
   if (cpl != 0) return std::nullopt;
   if (code64)
     if (auto access = decode_mxcsr_access(instruction_bytes)) return access;
+  if (instruction_bytes.size() >= 2 && instruction_bytes[0] == kIntImmediate) {
+    EmulationFixup fixup = kIntN;
+    fixup.software_interrupt = instruction_bytes[1];
+    return fixup;
+  }
   for (const auto& entry : kTable)
     if (instruction_bytes.size() >= entry.bytes.size() &&
         std::equal(entry.bytes.begin(), entry.bytes.end(), instruction_bytes.begin()))
@@ -87,6 +94,7 @@ std::string_view EmulationFixup::name(Kind kind) {
     if (entry.fixup.kind == kind) return entry.fixup.instruction;
   if (kind == Kind::Ldmxcsr) return kLdmxcsr.instruction;
   if (kind == Kind::Stmxcsr) return kStmxcsr.instruction;
+  if (kind == Kind::IntN) return kIntN.instruction;
   return "unknown";
 }
 

@@ -16,6 +16,14 @@
 //          the operand through KVM_GET/SET_FPU, RIP past it; a value with
 //          reserved bits set raises #GP(0) as the CPU would. Only REX may
 //          prefix them; anything else stays a failure.
+//   int n  (CD ib) at CPL 0 in protected or long mode (interrupt and
+//          exception tests; the emulator carries out int n in real mode
+//          only): RIP past it, then vector n delivered through its IDT gate
+//          with no error code, so the handler sees the return address after
+//          the instruction. The gate's DPL check that sets a software
+//          interrupt apart cannot fail at CPL 0 (every DPL is >= 0), which is
+//          why the vector goes in as an event KVM delivers the same way on
+//          every host (see VcpuRunner::apply_emulation_fixup).
 
 #include <cstdint>
 #include <optional>
@@ -25,8 +33,8 @@
 namespace vmm {
 
 struct EmulationFixup {
-  enum class Kind : unsigned { Int3, Fwait, Ldmxcsr, Stmxcsr };
-  static constexpr unsigned kKinds = 4;
+  enum class Kind : unsigned { Int3, Fwait, Ldmxcsr, Stmxcsr, IntN };
+  static constexpr unsigned kKinds = 5;
 
   // A ModRM memory operand in 64-bit code: base + index * scale + displacement,
   // or RIP-relative (the RIP after the instruction). Registers are numbered
@@ -43,6 +51,7 @@ struct EmulationFixup {
   unsigned length;               // bytes RIP moves past it
   std::optional<std::uint8_t> exception;  // the vector to inject afterwards, if any
   std::optional<MemoryOperand> operand;   // ldmxcsr, stmxcsr
+  std::optional<std::uint8_t> software_interrupt;  // int n: the vector n
 
   // The fix-up for an emulation failure on `instruction_bytes` at `cpl`, in
   // 64-bit code or not; none when the table has no entry (the failure stays

@@ -310,6 +310,19 @@ bool VcpuRunner::apply_emulation_fixup(const kvm_run& run) {
     events.exception.error_code = fault ? fault->error_code : 0;
     events.flags = 0;  // leave NMI, SIPI, shadow and SMM state as they are
     vcpu_.set_events(events);
+  } else if (fixup->software_interrupt) {
+    // RIP is past the `int n` already, so the frame the CPU pushes returns
+    // after it. Not as a soft interrupt (events.interrupt.soft): KVM then
+    // re-derives the instruction length from the last exit (VMX's
+    // VM_ENTRY_INSTRUCTION_LEN, SVM's next RIP), which an emulation failure
+    // does not give. The only difference a soft interrupt makes, the gate's
+    // DPL check, cannot fail at CPL 0.
+    kvm_vcpu_events events = vcpu_.events();
+    events.interrupt.injected = 1;
+    events.interrupt.nr = *fixup->software_interrupt;
+    events.interrupt.soft = 0;
+    events.flags = 0;
+    vcpu_.set_events(events);
   }
   count(fixups_[static_cast<unsigned>(fixup->kind)]);
   static std::atomic<bool> reported{false};
@@ -317,7 +330,7 @@ bool VcpuRunner::apply_emulation_fixup(const kvm_run& run) {
     std::fprintf(stderr,
                  "vmm: vCPU %u: this host's KVM could not emulate %.*s at CPL 0 (an emulation failure: guest ring 0 "
                  "runs in KVM's instruction emulator here, as on nested kvm_pvm); vmm carries out the instructions "
-                 "of its fix-up table (int3, fwait, ldmxcsr, stmxcsr) itself and counts each in the stats "
+                 "of its fix-up table (int3, fwait, ldmxcsr, stmxcsr, int n) itself and counts each in the stats "
                  "(emulation_fixups). Hardware virtualization never needs this.\n",
                  vcpu_.id(), static_cast<int>(fixup->instruction.size()), fixup->instruction.data());
   return true;
