@@ -250,6 +250,7 @@ void Pit8254::write(std::uint64_t offset, std::span<const std::uint8_t> data) {
   if (data.empty() || offset >= kPorts) return;
   std::lock_guard lock(mutex_);
   const std::uint64_t now = clock_.now_ns();
+  drop_deferred_edges(now);  // against the count they fell due under
   if (offset == static_cast<std::uint64_t>(Reg::Control))
     write_control(data[0], now);
   else
@@ -294,30 +295,45 @@ void Pit8254::reschedule_irq0(std::uint64_t now) {
     irq0_next_edge_ns_ = 0;
     return;
   }
-  if (*edge == irq0_next_edge_ns_) return;
+  std::uint64_t wake = *edge;
+  if (deferring_edges()) wake = std::max(wake, irq0_raised_ns_ + lost_eoi_wait_ns(counters_[0]));
+  if (*edge == irq0_next_edge_ns_ && wake == irq0_wake_ns_) return;
   irq0_next_edge_ns_ = *edge;
-  irq0_timer_->arm(*edge);
+  irq0_wake_ns_ = wake;
+  irq0_timer_->arm(wake);
+}
+
+bool Pit8254::deferring_edges() const {
+  return delivery_ == Irq0Delivery::Reinject && irq0_in_service_ && irq0_owed_ >= kMaxReinjected &&
+         periodic(counters_[0].mode);
+}
+
+std::uint64_t Pit8254::edges_due(std::uint64_t now) {
+  Counter& counter = counters_[0];
+  if (!periodic(counter.mode) || counter.load_ns > irq0_next_edge_ns_) return 1;
+  const std::uint64_t count = counter.count;
+  const std::uint64_t due = elapsed_ticks(counter, irq0_next_edge_ns_) / count;
+  const std::uint64_t passed = elapsed_ticks(counter, now) / count;
+  return 1 + (passed > due ? passed - due : 0);
+}
+
+void Pit8254::drop_deferred_edges(std::uint64_t now) {
+  if (!deferring_edges() || irq0_next_edge_ns_ == 0 || now < irq0_next_edge_ns_) return;
+  stats_.dropped_reinjects += edges_due(now);
+  irq0_next_edge_ns_ = 0;  // counted; the caller reschedules from now
 }
 
 void Pit8254::on_irq0_deadline() {
   std::lock_guard lock(mutex_);
   if (irq0_next_edge_ns_ == 0) return;
   const std::uint64_t now = clock_.now_ns();
-  if (now < irq0_next_edge_ns_) {  // early wakeup: wait for the real edge
-    irq0_timer_->arm(irq0_next_edge_ns_);
+  if (now < irq0_wake_ns_) {  // early wakeup: wait for the real deadline
+    irq0_timer_->arm(irq0_wake_ns_);
     return;
   }
-  Counter& counter = counters_[0];
-  std::uint64_t edges = 1;
-  if (periodic(counter.mode) && counter.load_ns <= irq0_next_edge_ns_) {
-    const std::uint64_t count = counter.count;
-    const std::uint64_t due = elapsed_ticks(counter, irq0_next_edge_ns_) / count;
-    const std::uint64_t passed = elapsed_ticks(counter, now) / count;
-    if (passed > due) {
-      stats_.missed_edges += passed - due;
-      edges += passed - due;
-    }
-  }
+  const std::uint64_t edges = edges_due(now);
+  // Deferred edges were never due a wakeup of their own: not late, just dropped.
+  if (!deferring_edges()) stats_.missed_edges += edges - 1;
   deliver_irq0_edges(edges, now);
   irq0_next_edge_ns_ = 0;
   reschedule_irq0(now);
@@ -330,11 +346,9 @@ void Pit8254::deliver_irq0_edges(std::uint64_t edges, std::uint64_t now) {
     return;
   }
   const Counter& counter = counters_[0];
-  if (irq0_in_service_ && periodic(counter.mode) &&
-      // Half a period short, so the rounding of deadlines to nanoseconds
-      // cannot put the kLostEoiPeriods-th edge after the raise just below it.
-      now - irq0_raised_ns_ >= ticks_to_ns(counter.count * (2 * kLostEoiPeriods - 1) / 2)) {
+  if (irq0_in_service_ && periodic(counter.mode) && now - irq0_raised_ns_ >= lost_eoi_wait_ns(counter)) {
     ++stats_.lost_eois;
+    ++lost_eois_in_a_row_;
     irq0_.retract();
     irq0_in_service_ = false;
   }
@@ -350,17 +364,32 @@ void Pit8254::deliver_irq0_edges(std::uint64_t edges, std::uint64_t now) {
   stats_.dropped_reinjects += edges - kept;
 }
 
+std::uint64_t Pit8254::lost_eoi_wait_ns(const Counter& counter) const {
+  // Half a period short, so the rounding of deadlines to nanoseconds cannot
+  // put the kLostEoiPeriods-th edge after the raise just below it.
+  const std::uint64_t first = ticks_to_ns(counter.count * (2 * kLostEoiPeriods - 1) / 2);
+  if (first >= kMaxLostEoiWaitNs) return first;
+  const unsigned doublings = std::min(lost_eois_in_a_row_, 63u);
+  if (first > (kMaxLostEoiWaitNs >> doublings)) return kMaxLostEoiWaitNs;
+  return first << doublings;
+}
+
 void Pit8254::irq0_acknowledged() {
   std::lock_guard lock(mutex_);
   if (delivery_ != Irq0Delivery::Reinject || !irq0_in_service_) return;
+  const std::uint64_t now = clock_.now_ns();
+  drop_deferred_edges(now);
+  lost_eois_in_a_row_ = 0;
   irq0_.lower();
   irq0_in_service_ = false;
-  if (irq0_owed_ == 0) return;
-  --irq0_owed_;
-  irq0_in_service_ = true;
-  irq0_raised_ns_ = clock_.now_ns();
-  irq0_.raise();
-  ++stats_.irq_edges;
+  if (irq0_owed_ > 0) {
+    --irq0_owed_;
+    irq0_in_service_ = true;
+    irq0_raised_ns_ = now;
+    irq0_.raise();
+    ++stats_.irq_edges;
+  }
+  reschedule_irq0(now);  // per-edge wakeups again, once below kMaxReinjected
 }
 
 void SystemControlPort::read(std::uint64_t, std::span<std::uint8_t> data) {

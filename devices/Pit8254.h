@@ -31,7 +31,14 @@
 // when it moves the timer from the 8259 to the IOAPIC. KVM's in-kernel PIT
 // learns that from its mask notifier, which user space does not have; this
 // PIT lowers the line and raises it afresh instead (counted in lost_eois),
-// so the guest that unmasks IRQ0 gets its ticks again.
+// so the guest that unmasks IRQ0 gets its ticks again. Each such retraction
+// costs the host two KVM_IRQFD ioctls, so a guest that never acknowledges
+// (interrupts off, tiny divisors) must not buy one per period: every lost EOI
+// in a row doubles the wait for the next, up to kMaxLostEoiWaitNs, and the
+// guest's next EOI starts over. Linux's check_timer loses one EOI, once.
+// Nor does the host timer wake for every edge that can only be dropped: with
+// kMaxReinjected ticks owed and the line still waiting, it sleeps until the
+// EOI would count as lost, and the edges in between are counted in bulk.
 
 #include <atomic>
 #include <cstdint>
@@ -61,6 +68,10 @@ class Pit8254 final : public BusDevice {
   enum class Irq0Delivery { Pulse, Reinject };
   static constexpr std::uint64_t kMaxReinjected = 1000;
   static constexpr std::uint64_t kLostEoiPeriods = 2;
+  // The longest a guest that unmasks IRQ0 after a long masked spell waits
+  // for its ticks; also, with the doubling, what bounds the retractions to a
+  // few dozen whatever the guest does.
+  static constexpr std::uint64_t kMaxLostEoiWaitNs = 100'000'000;
 
   Pit8254(Clock& clock, IrqLine& irq0, Irq0Delivery delivery = Irq0Delivery::Pulse);
 
@@ -127,6 +138,15 @@ class Pit8254 final : public BusDevice {
   void reschedule_irq0(std::uint64_t now);
   void on_irq0_deadline();
   void deliver_irq0_edges(std::uint64_t edges, std::uint64_t now);
+  // Reinject: how long an EOI may take before it counts as lost.
+  std::uint64_t lost_eoi_wait_ns(const Counter& counter) const;
+  // Reinject: the line waits for its EOI with kMaxReinjected ticks owed, so
+  // edges now can only be dropped; the timer then wakes for the lost-EOI check.
+  bool deferring_edges() const;
+  // Counter 0's edges from irq0_next_edge_ns_ to `now`, that one included.
+  std::uint64_t edges_due(std::uint64_t now);
+  // While deferring: counts the edges since irq0_next_edge_ns_ as dropped.
+  void drop_deferred_edges(std::uint64_t now);
 
   mutable std::mutex mutex_;  // the device lock: vCPU threads and the event loop
   Clock& clock_;
@@ -134,10 +154,12 @@ class Pit8254 final : public BusDevice {
   std::unique_ptr<DeadlineTimer> irq0_timer_;
   Counter counters_[3];
   Irq0Delivery delivery_;
-  std::uint64_t irq0_next_edge_ns_ = 0;  // the edge the armed timer is for; 0 when disarmed
+  std::uint64_t irq0_next_edge_ns_ = 0;  // the next edge not yet delivered or counted; 0 when the timer is disarmed
+  std::uint64_t irq0_wake_ns_ = 0;       // when the timer is armed for: that edge, or later while deferring
   bool irq0_in_service_ = false;         // Reinject: raised, waiting for the EOI
   std::uint64_t irq0_raised_ns_ = 0;     // Reinject: when the line in service was raised
   std::uint64_t irq0_owed_ = 0;          // Reinject: edges due while in service
+  unsigned lost_eois_in_a_row_ = 0;      // Reinject: since the last EOI; doubles the next wait
   Stats stats_;
 };
 

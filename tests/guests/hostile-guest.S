@@ -14,6 +14,12 @@
  *   PIT_FLOOD   PIT channel 0 at its fastest rate (mode 2, divisor 1: 1.19 MHz)
  *               with IRQ0 unmasked on the 8259 but interrupts off and never an
  *               EOI, then a spin loop for ever.
+ *   PIT_RANDOM  the 8259 set up with IRQ0 unmasked, interrupts off and never
+ *               an EOI, then 60,000 writes of random bytes to ports 0x40-0x43
+ *               and 0x61 (which leave channel 0 at any divisor, tiny ones
+ *               too); then debug-exit 0. With PIT_CALM the same 60,000
+ *               accesses are well behaved: channel 0 in mode 2 at 1 kHz, then
+ *               counter-latch commands to 0x43 and reads of 0x40 and 0x61.
  *   DEVICE_GARBAGE  every byte value to every PIT and UART register, in an
  *               order an LCG picks, 64 Ki writes with a read after each, then
  *               "ok\n" polled out on COM1 and debug-exit 0.
@@ -150,6 +156,54 @@ _start:
     xor %al, %al
     out %al, $0x40
 1:  jmp 1b
+
+#elif defined(PIT_RANDOM)
+    mov $0x11, %al             /* 8259: ICW1..ICW4, vectors 0x20, IRQ0 unmasked */
+    out %al, $0x20
+    mov $0x20, %al
+    out %al, $0x21
+    mov $0x04, %al
+    out %al, $0x21
+    mov $0x01, %al
+    out %al, $0x21
+    mov $0xfe, %al
+    out %al, $0x21
+    cli
+#if defined(PIT_CALM)
+    mov $0x34, %al             /* channel 0, lobyte/hibyte, mode 2, 1193: 1 kHz */
+    out %al, $0x43
+    mov $(1193 & 0xff), %al
+    out %al, $0x40
+    mov $(1193 >> 8), %al
+    out %al, $0x40
+    mov $20000, %ecx           /* three accesses each */
+1:  xor %al, %al               /* latch counter 0 */
+    out %al, $0x43
+    in $0x40, %al
+    in $0x61, %al
+    loop 1b
+#else
+    mov $60000, %ecx
+1:  imul $1103515245, %ebx
+    add $12345, %ebx
+    mov %ebx, %eax
+    shr $16, %eax
+    mov %eax, %edx
+    and $3, %edx               /* 0x40-0x43, or 0x61 one time in eight */
+    add $0x40, %edx
+    test $0x700, %eax
+    jnz 2f
+    mov $0x61, %edx
+2:  mov %bl, %al
+    shr $8, %eax               /* a byte the LCG's low bits do not repeat */
+    xor %bh, %al
+    outb %al, %dx
+    loop 1b
+#endif
+    xor %al, %al
+    out %al, $0xf4
+3:  hlt
+    jmp 3b
 
 #elif defined(DEVICE_GARBAGE)
     mov $0x10000, %ecx
@@ -722,6 +776,10 @@ name:
     .asciz "mmio_storm\n"
 #elif defined(PIT_FLOOD)
     .asciz "pit_flood\n"
+#elif defined(PIT_CALM)
+    .asciz "pit_calm\n"
+#elif defined(PIT_RANDOM)
+    .asciz "pit_random\n"
 #elif defined(DEVICE_GARBAGE)
     .asciz "device_garbage\n"
 #elif defined(TRIPLE_FAULT)

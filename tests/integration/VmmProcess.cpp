@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -108,7 +109,13 @@ VmmResult run_vmm(const VmmRun& run) {
   }
   if (in_fd >= 0) ::close(in_fd);
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  struct rusage usage {};
+  ::wait4(pid, &status, 0, &usage);
+  auto microseconds = [](const timeval& time) {
+    return std::chrono::microseconds(static_cast<std::int64_t>(time.tv_sec) * 1'000'000 + time.tv_usec);
+  };
+  result.user_cpu = microseconds(usage.ru_utime);
+  result.system_cpu = microseconds(usage.ru_stime);
   if (signalled)
     result.signal_to_exit =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - signalled_at);

@@ -22,6 +22,9 @@ struct VmmResult {
   // was alive; 0 if it was never read. Not wait4's ru_maxrss: a forked child's
   // includes the pages it shared with the test before exec.
   std::uint64_t peak_rss_kib = 0;
+  // The host CPU vmm spent, in user space and in the kernel (wait4's rusage).
+  std::chrono::microseconds user_cpu{0};
+  std::chrono::microseconds system_cpu{0};
 };
 
 struct VmmRun {

@@ -24,10 +24,13 @@ class FakeClock final : public Clock {
     while (Timer* next = earliest_due(until)) {
       now_ = std::max(now_, next->deadline);
       next->armed = false;
+      ++wakeups_;
       next->callback();
     }
     now_ = until;
   }
+  // Timer callbacks run so far: what a real event loop would have woken for.
+  std::size_t wakeups() const { return wakeups_; }
   void advance(std::uint64_t ns) { advance_to(now_ + ns); }
 
   // A stalled host: time jumps to `until` first, then the deadlines that fell due
@@ -72,6 +75,7 @@ class FakeClock final : public Clock {
   }
 
   std::uint64_t now_ = 1'000'000'000;  // not zero, so "time 0" bugs show
+  std::size_t wakeups_ = 0;
   std::vector<Timer*> timers_;
 };
 

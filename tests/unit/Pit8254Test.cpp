@@ -121,6 +121,58 @@ TEST_F(Pit8254Test, ReinjectTakesAnEoiMissingForTwoPeriodsAsLostAndRaisesAfresh)
   EXPECT_EQ(pit.stats().lost_eois, 1u);
 }
 
+TEST_F(Pit8254Test, AGuestThatNeverAcknowledgesCostsTheHostLessThanOneThatDoes) {
+  // Channel 0 at divisor 2 (~600 kHz) for a second: once with an EOI for every
+  // tick, once with interrupts off and never an EOI (random programming does
+  // this). The second must cost fewer timer wakeups and at most a few dozen
+  // retractions (two KVM_IRQFD ioctls each), yet still re-raise within
+  // kMaxLostEoiWaitNs for a guest that unmasks IRQ0 late.
+  const std::uint8_t program[] = {0x34, 0x02, 0x00};
+  std::size_t wakeups_with_eois = 0;
+  for (const bool eoi : {true, false}) {
+    SCOPED_TRACE(eoi ? "an EOI per tick" : "never an EOI");
+    FakeClock clock;
+    RecordingIrqLine irq;
+    Pit8254 pit(clock, irq, Pit8254::Irq0Delivery::Reinject);
+    pit.write(3, std::span(program, 1));
+    pit.write(0, std::span(program + 1, 1));
+    pit.write(0, std::span(program + 2, 1));
+    const std::uint64_t start = clock.now_ns();
+    std::uint64_t last_lost = 0, lost_at = start, longest_wait = 0;
+    while (clock.now_ns() < start + kSecond) {
+      clock.advance(1'000);  // shorter than a period (1676 ns): the EOI guest keeps up
+      if (eoi && irq.level) pit.irq0_acknowledged();
+      if (pit.stats().lost_eois != last_lost) {
+        last_lost = pit.stats().lost_eois;
+        longest_wait = std::max(longest_wait, clock.now_ns() - lost_at);
+        lost_at = clock.now_ns();
+      }
+    }
+    const auto stats = pit.stats();
+    if (eoi) {
+      wakeups_with_eois = clock.wakeups();
+      EXPECT_EQ(stats.lost_eois, 0u);
+      continue;
+    }
+    EXPECT_LT(clock.wakeups(), wakeups_with_eois / 10);
+    EXPECT_GE(stats.lost_eois, 10u) << "every kMaxLostEoiWaitNs at least, for a guest that unmasks late";
+    EXPECT_LE(stats.lost_eois, 40u);
+    EXPECT_LE(longest_wait, Pit8254::kMaxLostEoiWaitNs + 20'000);
+    EXPECT_EQ(stats.irq_edges, stats.lost_eois + 1) << "one raise, then one per lost EOI";
+    // The guest's first EOI starts over: the owed ticks follow, one per EOI.
+    const std::uint64_t raised = irq.rising_edges;
+    pit.irq0_acknowledged();
+    EXPECT_EQ(irq.rising_edges, raised + 1);
+    // Every edge is accounted for: raised, still owed, or dropped beyond
+    // kMaxReinjected (the ones since the last wakeup counted at the EOI).
+    const auto after = pit.stats();
+    const std::uint64_t edges = ticks(clock.now_ns() - start) / 2;
+    EXPECT_NEAR(static_cast<double>(after.irq_edges + Pit8254::kMaxReinjected - 1 + after.dropped_reinjects),
+                static_cast<double>(edges), 2.0);
+    EXPECT_TRUE(irq.level);
+  }
+}
+
 TEST_F(Pit8254Test, LiveCountDecrementsInMode2AndReloads) {
   out(0x43, 0x34);
   out(0x40, 100);
