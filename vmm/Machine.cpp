@@ -165,8 +165,8 @@ void Machine::attach_devices() {
   }
 }
 
-void Machine::request_stop(int status, std::string report) {
-  if (!run_state_.stop(status, std::move(report))) return;
+void Machine::request_stop(int status, std::string report, int signal) {
+  if (!run_state_.stop(status, std::move(report), signal)) return;
   if (gdb_target_) gdb_target_->wake_parked();
   for (auto& runner : runners_) runner->kick();
   io_.stop();
@@ -190,7 +190,8 @@ int Machine::run() {
   // VM before its output is flushed.
   boost::asio::signal_set signals(io_, SIGINT, SIGTERM, SIGHUP);
   signals.async_wait([this](const boost::system::error_code& error, int signal) {
-    if (!error) request_stop(exit_status::kSignalBase + signal, std::string("stopped by ") + ::strsignal(signal));
+    if (!error)
+      request_stop(exit_status::kSignalBase + signal, std::string("stopped by ") + ::strsignal(signal), signal);
   });
   boost::asio::steady_timer timeout(io_);
   if (config_.timeout.count() > 0) {
@@ -241,6 +242,7 @@ int Machine::run() {
 
   // io_ stops only through request_stop(), which has kicked every vCPU already.
   for (auto& runner : runners_) runner->join();
+  if (gdb_server_) gdb_server_->report_exit(run_state_.exit_status(), run_state_.signal());
   signals.cancel();
   serial_->finish();
   if (trace_) trace_->finish();

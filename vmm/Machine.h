@@ -64,7 +64,9 @@ class Machine final : public RunControl, public control::ControlTarget {
   // or at exit.
   nlohmann::json stats() const override;
 
-  void request_stop(int status, std::string report) override;
+  void request_stop(int status, std::string report) override { request_stop(status, std::move(report), 0); }
+  // `signal`: the host signal that ends the run (the debugger is told), 0 for none.
+  void request_stop(int status, std::string report, int signal);
   bool stopping() const override { return run_state_.stopping(); }
   bool paused() const override { return run_state_.paused(); }
   void wait_while_paused() override { run_state_.wait_while_paused(); }

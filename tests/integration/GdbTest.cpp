@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -35,8 +36,8 @@ GdbRun run_gdb(const std::vector<std::string>& commands, int limit_s = 240) {
   std::ofstream file(script);
   for (const auto& command : commands) file << command << "\n";
   file.close();
-  const std::string command_line = "timeout " + std::to_string(limit_s) + " gdb -batch -nx -x " + script + " " +
-                                   VMM_GUEST_KERNEL_SYMBOLS + " 2>&1";
+  const std::string command_line =
+      "timeout " + std::to_string(limit_s) + " gdb -batch -nx -x " + script + " " + VMM_GUEST_KERNEL_SYMBOLS + " 2>&1";
   GdbRun run;
   FILE* pipe = ::popen(command_line.c_str(), "r");
   if (!pipe) return run;
@@ -68,9 +69,20 @@ void require_gdb() {
 }
 
 std::vector<std::string> scheduler_session(const std::string& socket, bool threads) {
-  std::vector<std::string> commands = {"set pagination off", "set confirm off", "target remote " + socket,
-                                       "break schedule", "continue", "bt", "info registers rip", "x/4i $pc",
-                                       "stepi", "p/x $pc", "stepi", "p/x $pc", "stepi", "p/x $pc"};
+  std::vector<std::string> commands = {"set pagination off",
+                                       "set confirm off",
+                                       "target remote " + socket,
+                                       "break schedule",
+                                       "continue",
+                                       "bt",
+                                       "info registers rip",
+                                       "x/4i $pc",
+                                       "stepi",
+                                       "p/x $pc",
+                                       "stepi",
+                                       "p/x $pc",
+                                       "stepi",
+                                       "p/x $pc"};
   if (threads) commands.push_back("info threads");
   for (const char* tail : {"delete", "hbreak sched_tick", "continue", "bt", "delete", "continue"})
     commands.push_back(tail);
@@ -107,6 +119,10 @@ TEST(Gdb, BreakInScheduleBacktraceStepAndRunToTheEnd) {
   expect_scheduler_session(gdb);
   EXPECT_EQ(result.exit_status, 0) << describe(result) << "\n--- gdb ---\n" << gdb.output;
   EXPECT_NE(result.out.find("total "), std::string::npos) << describe(result);
+  // The guest's debug-exit 0 reaches gdb as QEMU's stub reports it (W00), not
+  // as a connection that closed.
+  EXPECT_NE(gdb.output.find("[Inferior 1 (Remote target) exited normally]"), std::string::npos) << gdb.output;
+  EXPECT_EQ(gdb.output.find("Remote connection closed"), std::string::npos) << gdb.output;
 }
 
 TEST(Gdb, TwoVcpusAreTwoThreadsAndABreakpointStopsBoth) {
@@ -149,7 +165,8 @@ class RspClient {
         buffer_.erase(0, end + 3);
         return payload;
       }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0 || !read_more(static_cast<int>(left.count()))) return "";
     }
   }
@@ -195,6 +212,52 @@ TEST(Gdb, CtrlCStopsARunningGuestAndDetachLetsItFinish) {
   const auto result = vm.get();
   EXPECT_EQ(result.exit_status, 0) << describe(result);
   EXPECT_NE(result.out.find("total "), std::string::npos) << describe(result);
+}
+
+// Every way a run ends reaches an attached debugger as a W (vmm's exit
+// status) or X (the signal that stopped vmm) packet, as QEMU's stub sends.
+TEST(Gdb, TheDebuggerIsToldHowTheRunEnded) {
+  REQUIRE_KVM();
+  struct Case {
+    const char* what;
+    std::vector<std::string> args;
+    int signal;  // sent to vmm once the guest runs; 0: none
+    const char* packet;
+    int exit_status;
+  };
+  const Case cases[] = {
+      {"debug-exit 0", {}, 0, "W00", 0},
+      {"debug-exit 3 (a guest exception)", {"--cmdline", "crash=ud"}, 0, "W03", 3},
+      {"the timeout", {"--cmdline", "tasks=2 runtime_ms=600000", "--timeout", "2s"}, 0, "W7c", 124},
+      {"SIGTERM", {"--cmdline", "tasks=2 runtime_ms=600000"}, SIGTERM, "X0f", 128 + SIGTERM},
+      {"SIGINT", {"--cmdline", "tasks=2 runtime_ms=600000"}, SIGINT, "X02", 128 + SIGINT},
+  };
+  int index = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    const std::string socket = scratch_path("gdb" + std::to_string(index++) + ".sock");
+    VmmRun run;
+    run.args = {"run", "--gdb", "unix:" + socket, "--gdb-wait", "--vcpus", "1"};
+    run.args.insert(run.args.end(), c.args.begin(), c.args.end());
+    if (std::find(c.args.begin(), c.args.end(), "--timeout") == c.args.end())
+      run.args.insert(run.args.end(), {"--timeout", "60s"});
+    run.limit = std::chrono::seconds(90);
+    if (c.signal) {
+      run.send_signal_when = [](const std::string& out) {
+        return out.find("task id=1 state=start") != std::string::npos;
+      };
+      run.signal_to_send = c.signal;
+    }
+    auto vm = std::async(std::launch::async, [run] { return run_vmm(run); });
+    RspClient client(socket);
+    ASSERT_TRUE(client.connected());
+    client.send("?");
+    EXPECT_EQ(client.receive().rfind("T05thread:", 0), 0u);
+    client.send("c");
+    EXPECT_EQ(client.receive(60000), c.packet);
+    const auto result = vm.get();
+    EXPECT_EQ(result.exit_status, c.exit_status) << describe(result);
+  }
 }
 
 // A symbol's address in the bundled kernel, in hex without 0x; empty if absent.

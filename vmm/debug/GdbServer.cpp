@@ -58,6 +58,16 @@ class GdbServer::Session : public std::enable_shared_from_this<GdbServer::Sessio
     send(stop_text());
   }
 
+  // The last packet of the session, written synchronously: the event loop is
+  // no longer running. A client that stopped reading loses it, nothing more.
+  void send_final(const std::string& payload) {
+    if (closed_ || detaching_) return;  // detached or killed: gdb expects nothing more
+    const std::string frame = rsp_frame(payload);
+    boost::system::error_code error;
+    socket_.non_blocking(true, error);
+    if (!error) socket_.write_some(boost::asio::buffer(frame), error);
+  }
+
   void close() {
     if (closed_) return;
     closed_ = true;
@@ -405,12 +415,24 @@ void GdbServer::accept_unix() {
   });
 }
 
+void GdbServer::report_exit(int status, int signal) {
+  if (!session_) return;
+  char payload[8];
+  if (signal != 0)
+    std::snprintf(payload, sizeof payload, "X%02x", static_cast<unsigned>(signal) & 0xff);
+  else
+    std::snprintf(payload, sizeof payload, "W%02x", static_cast<unsigned>(status) & 0xff);
+  session_->send_final(payload);
+  ++stats_.exits_reported;
+}
+
 nlohmann::json GdbServer::stats() const {
   return {{"endpoint", endpoint_.describe()},     {"clients", stats_.clients},
           {"refused_clients", stats_.refused_clients}, {"packets", stats_.packets},
           {"bad_checksums", stats_.bad_checksums},  {"oversized_packets", stats_.oversized_packets},
           {"garbage_bytes", stats_.garbage_bytes},  {"interrupts", stats_.interrupts},
-          {"disconnects_mid_packet", stats_.disconnects_mid_packet}, {"stops_reported", stats_.stops_reported}};
+          {"disconnects_mid_packet", stats_.disconnects_mid_packet}, {"stops_reported", stats_.stops_reported},
+          {"exits_reported", stats_.exits_reported}};
 }
 
 }  // namespace vmm::debug

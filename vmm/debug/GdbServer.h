@@ -21,7 +21,8 @@ namespace vmm::debug {
 
 struct GdbStats {
   std::uint64_t clients = 0, refused_clients = 0, packets = 0, bad_checksums = 0, oversized_packets = 0,
-                garbage_bytes = 0, interrupts = 0, disconnects_mid_packet = 0, stops_reported = 0;
+                garbage_bytes = 0, interrupts = 0, disconnects_mid_packet = 0, stops_reported = 0,
+                exits_reported = 0;
 };
 
 class GdbServer {
@@ -31,6 +32,13 @@ class GdbServer {
   ~GdbServer();
 
   nlohmann::json stats() const;
+
+  // The run is over: tells an attached debugger how, as QEMU's stub does, so
+  // gdb prints "[Inferior 1 (Remote target) exited ...]" rather than losing
+  // the connection. `W` with vmm's exit status, or `X` with the signal that
+  // stopped vmm (GDB numbers SIGHUP, SIGINT and SIGTERM as Linux does). After
+  // the event loop has stopped: written at once, best effort, never blocking.
+  void report_exit(int status, int signal);
 
  private:
   class Session;

@@ -2,12 +2,13 @@
 
 namespace vmm {
 
-bool RunState::stop(int status, std::string report) {
+bool RunState::stop(int status, std::string report, int signal) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_.load()) return false;
     exit_status_ = status;
     report_ = std::move(report);
+    signal_ = signal;
     stopping_.store(true);
   }
   changed_.notify_all();  // vCPUs waiting in a pause
@@ -35,6 +36,11 @@ int RunState::exit_status() const {
 std::string RunState::report() const {
   std::lock_guard lock(mutex_);
   return report_;
+}
+
+int RunState::signal() const {
+  std::lock_guard lock(mutex_);
+  return signal_;
 }
 
 }  // namespace vmm

@@ -14,7 +14,8 @@ namespace vmm {
 class RunState {
  public:
   // False when the run was already stopping: the first status and report stay.
-  bool stop(int status, std::string report);
+  // `signal`: the host signal that stopped the run, 0 for any other end.
+  bool stop(int status, std::string report, int signal = 0);
   bool stopping() const { return stopping_.load(); }
 
   // False when it was already paused.
@@ -27,6 +28,7 @@ class RunState {
   // Once stopping.
   int exit_status() const;
   std::string report() const;
+  int signal() const;
 
  private:
   std::atomic<bool> stopping_{false};
@@ -35,6 +37,7 @@ class RunState {
   std::condition_variable changed_;
   int exit_status_ = 0;
   std::string report_;
+  int signal_ = 0;
 };
 
 }  // namespace vmm
