@@ -297,6 +297,7 @@ void Pit8254::reschedule_irq0(std::uint64_t now) {
   }
   std::uint64_t wake = *edge;
   if (deferring_edges()) wake = std::max(wake, irq0_raised_ns_ + lost_eoi_wait_ns(counters_[0]));
+  if (lost_eoi_suspected_) wake = now;
   if (*edge == irq0_next_edge_ns_ && wake == irq0_wake_ns_) return;
   irq0_next_edge_ns_ = *edge;
   irq0_wake_ns_ = wake;
@@ -331,11 +332,17 @@ void Pit8254::on_irq0_deadline() {
     irq0_timer_->arm(irq0_wake_ns_);
     return;
   }
-  const std::uint64_t edges = edges_due(now);
-  // Deferred edges were never due a wakeup of their own: not late, just dropped.
-  if (!deferring_edges()) stats_.missed_edges += edges - 1;
-  deliver_irq0_edges(edges, now);
-  irq0_next_edge_ns_ = 0;
+  if (lost_eoi_suspected_) {
+    lost_eoi_suspected_ = false;
+    if (irq0_in_service_ && lost_eoi_due(now)) take_eoi_as_lost(now);
+  }
+  if (now >= irq0_next_edge_ns_) {
+    const std::uint64_t edges = edges_due(now);
+    // Deferred edges were never due a wakeup of their own: not late, just dropped.
+    if (!deferring_edges()) stats_.missed_edges += edges - 1;
+    deliver_irq0_edges(edges, now);
+    irq0_next_edge_ns_ = 0;
+  }
   reschedule_irq0(now);
 }
 
@@ -345,13 +352,10 @@ void Pit8254::deliver_irq0_edges(std::uint64_t edges, std::uint64_t now) {
     ++stats_.irq_edges;
     return;
   }
-  const Counter& counter = counters_[0];
-  if (irq0_in_service_ && periodic(counter.mode) && now - irq0_raised_ns_ >= lost_eoi_wait_ns(counter)) {
-    ++stats_.lost_eois;
-    ++lost_eois_in_a_row_;
-    irq0_.retract();
-    irq0_in_service_ = false;
-  }
+  // The guest's EOI may have come while this thread was late, its
+  // notification queued behind this deadline: decide once what is queued has
+  // run (reschedule_irq0 wakes at once), not now.
+  if (irq0_in_service_ && lost_eoi_due(now)) lost_eoi_suspected_ = true;
   if (!irq0_in_service_) {
     irq0_in_service_ = true;
     irq0_raised_ns_ = now;
@@ -362,6 +366,24 @@ void Pit8254::deliver_irq0_edges(std::uint64_t edges, std::uint64_t now) {
   const std::uint64_t kept = std::min(edges, kMaxReinjected - std::min(irq0_owed_, kMaxReinjected));
   irq0_owed_ += kept;
   stats_.dropped_reinjects += edges - kept;
+}
+
+bool Pit8254::lost_eoi_due(std::uint64_t now) const {
+  const Counter& counter = counters_[0];
+  return periodic(counter.mode) && now - irq0_raised_ns_ >= lost_eoi_wait_ns(counter);
+}
+
+void Pit8254::take_eoi_as_lost(std::uint64_t now) {
+  ++stats_.lost_eois;
+  ++lost_eois_in_a_row_;
+  irq0_.retract();
+  irq0_in_service_ = false;
+  if (irq0_owed_ == 0) return;  // the next edge raises it
+  --irq0_owed_;
+  irq0_in_service_ = true;
+  irq0_raised_ns_ = now;
+  irq0_.raise();
+  ++stats_.irq_edges;
 }
 
 std::uint64_t Pit8254::lost_eoi_wait_ns(const Counter& counter) const {
@@ -380,6 +402,7 @@ void Pit8254::irq0_acknowledged() {
   const std::uint64_t now = clock_.now_ns();
   drop_deferred_edges(now);
   lost_eois_in_a_row_ = 0;
+  lost_eoi_suspected_ = false;
   irq0_.lower();
   irq0_in_service_ = false;
   if (irq0_owed_ > 0) {

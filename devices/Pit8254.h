@@ -36,6 +36,9 @@
 // (interrupts off, tiny divisors) must not buy one per period: every lost EOI
 // in a row doubles the wait for the next, up to kMaxLostEoiWaitNs, and the
 // guest's next EOI starts over. Linux's check_timer loses one EOI, once.
+// A host that was late (a loaded machine) must not take for lost an EOI
+// whose notification is only queued behind the late deadline: the verdict
+// waits for the timer's next round, after what is queued has run.
 // Nor does the host timer wake for every edge that can only be dropped: with
 // kMaxReinjected ticks owed and the line still waiting, it sleeps until the
 // EOI would count as lost, and the edges in between are counted in bulk.
@@ -140,6 +143,9 @@ class Pit8254 final : public BusDevice {
   void deliver_irq0_edges(std::uint64_t edges, std::uint64_t now);
   // Reinject: how long an EOI may take before it counts as lost.
   std::uint64_t lost_eoi_wait_ns(const Counter& counter) const;
+  bool lost_eoi_due(std::uint64_t now) const;
+  // Lowers and withdraws the line in service, and raises it afresh for an owed tick.
+  void take_eoi_as_lost(std::uint64_t now);
   // Reinject: the line waits for its EOI with kMaxReinjected ticks owed, so
   // edges now can only be dropped; the timer then wakes for the lost-EOI check.
   bool deferring_edges() const;
@@ -160,6 +166,7 @@ class Pit8254 final : public BusDevice {
   std::uint64_t irq0_raised_ns_ = 0;     // Reinject: when the line in service was raised
   std::uint64_t irq0_owed_ = 0;          // Reinject: edges due while in service
   unsigned lost_eois_in_a_row_ = 0;      // Reinject: since the last EOI; doubles the next wait
+  bool lost_eoi_suspected_ = false;      // Reinject: the wait ran out; decided at the next wakeup
   Stats stats_;
 };
 
