@@ -77,6 +77,14 @@
     .long 0x00000003
     .long -(0x1BADB002 + 0x00000003)
 
+/* The master 8259 initialised (ICW1..ICW4, vectors 0x20) with IRQ0 unmasked. */
+#define PIC_IRQ0_ONLY                                  \
+    mov $0x11, %al; out %al, $0x20;                    \
+    mov $0x20, %al; out %al, $0x21;                    \
+    mov $0x04, %al; out %al, $0x21;                    \
+    mov $0x01, %al; out %al, $0x21;                    \
+    mov $0xfe, %al; out %al, $0x21
+
 /* Prints the string at %esi (NUL-terminated) on COM1, polling THRE. */
 #define PUTS(label)                \
     mov $label, %esi;              \
@@ -138,16 +146,7 @@ _start:
     jmp exit0
 
 #elif defined(PIT_FLOOD)
-    mov $0x11, %al             /* 8259: ICW1..ICW4, vectors 0x20, IRQ0 unmasked */
-    out %al, $0x20
-    mov $0x20, %al
-    out %al, $0x21
-    mov $0x04, %al
-    out %al, $0x21
-    mov $0x01, %al
-    out %al, $0x21
-    mov $0xfe, %al
-    out %al, $0x21
+    PIC_IRQ0_ONLY
     cli
     mov $0x34, %al             /* channel 0, lobyte/hibyte, mode 2 */
     out %al, $0x43
@@ -158,16 +157,7 @@ _start:
 1:  jmp 1b
 
 #elif defined(PIT_RANDOM)
-    mov $0x11, %al             /* 8259: ICW1..ICW4, vectors 0x20, IRQ0 unmasked */
-    out %al, $0x20
-    mov $0x20, %al
-    out %al, $0x21
-    mov $0x04, %al
-    out %al, $0x21
-    mov $0x01, %al
-    out %al, $0x21
-    mov $0xfe, %al
-    out %al, $0x21
+    PIC_IRQ0_ONLY
     cli
 #if defined(PIT_CALM)
     mov $0x34, %al             /* channel 0, lobyte/hibyte, mode 2, 1193: 1 kHz */

@@ -95,9 +95,10 @@ struct Aout {
 };
 
 // A vmlinux (ELF64 x86-64): one PT_LOAD of `filesz` file bytes at 16 MiB,
-// `memsz` in memory, entering at `entry`.
-Bytes vmlinux(std::uint64_t entry, std::uint64_t filesz, std::uint64_t memsz) {
-  Bytes image(0x1000 + filesz, 0xf4);
+// `memsz` in memory, entering at `entry`; the file `file_bytes` long (by
+// default, all the segment needs).
+Bytes vmlinux(std::uint64_t entry, std::uint64_t filesz, std::uint64_t memsz, std::size_t file_bytes = 0) {
+  Bytes image(file_bytes ? file_bytes : 0x1000 + filesz, 0xf4);
   Elf64_Ehdr ehdr{};
   std::memcpy(ehdr.e_ident, ELFMAG, SELFMAG);
   ehdr.e_ident[EI_CLASS] = ELFCLASS64;
@@ -158,27 +159,8 @@ std::vector<Case> cases() {
        },
        "kernel image: boot protocol 2.4 is older than 2.06, which vmm needs"},
       {"linux_vmlinux_truncated",
-       [] {
-         Bytes image(sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr), 0);
-         Elf64_Ehdr ehdr{};
-         std::memcpy(ehdr.e_ident, ELFMAG, SELFMAG);
-         ehdr.e_ident[EI_CLASS] = ELFCLASS64;
-         ehdr.e_ident[EI_DATA] = ELFDATA2LSB;
-         ehdr.e_type = ET_EXEC;
-         ehdr.e_machine = EM_X86_64;
-         ehdr.e_entry = 0x1000000;
-         ehdr.e_phoff = sizeof ehdr;
-         ehdr.e_phentsize = sizeof(Elf64_Phdr);
-         ehdr.e_phnum = 1;
-         put(image, 0, ehdr);
-         Elf64_Phdr phdr{};
-         phdr.p_type = PT_LOAD;
-         phdr.p_offset = 0x1000;
-         phdr.p_paddr = 0x1000000;
-         phdr.p_filesz = phdr.p_memsz = 0x100000;  // a megabyte the file does not have
-         put(image, sizeof ehdr, phdr);
-         return image;
-       },
+       // a megabyte the file does not have
+       [] { return vmlinux(0x1000000, 0x100000, 0x100000, sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr)); },
        "kernel image: ELF segment 0 lies beyond the end of the file (truncated image?)"},
       {"bad_checksum",
        [] {
