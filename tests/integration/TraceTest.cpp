@@ -156,7 +156,10 @@ TEST(Trace, EveryPacedInjectionIsOneFlowIntoItsIsr) {
   std::map<int, std::uint64_t> guest_spurious;
   for (const auto& line : lines_with_tag(result.out, "irq"))
     guest_spurious[std::stoi(field(line, "gsi"))] = std::stoull(field(line, "spurious"));
-  for (const auto& [name, gsi] : std::vector<std::pair<std::string, int>>{{"nic", 5}, {"disk", 17}, {"doorbell", 24}}) {
+  for (const auto& line : std::vector<std::pair<std::string, int>>{{"nic", 5}, {"disk", 17}, {"doorbell", 24}}) {
+    // Named copies, not a structured binding: Clang before 16 cannot capture one.
+    const std::string name = line.first;
+    const int gsi = line.second;
     SCOPED_TRACE("line " + name);
     const auto injections =
         events_where(trace, [&](const auto& e) { return e["name"] == "inject" && e["args"]["line"] == name; });

@@ -171,8 +171,10 @@ TEST(SeccompFilters, DocumentationListsEveryCallOfEveryKind) {
   }
   const auto documented = documented_calls();
   for (const auto& [prefix, calls] : expected) {
+    // A named copy: Clang before 16 cannot capture a structured binding.
+    const std::string& wanted = prefix;
     auto section = std::find_if(documented.begin(), documented.end(),
-                                [&](const auto& each) { return each.first.rfind(prefix, 0) == 0; });
+                                [&](const auto& each) { return each.first.rfind(wanted, 0) == 0; });
     ASSERT_NE(section, documented.end()) << "docs/seccomp.md lacks a section \"## " << prefix << "...\"";
     EXPECT_EQ(section->second, calls) << "section " << section->first;
   }

@@ -48,7 +48,7 @@ void append_number(char*& at, const char* end, long value) {
 }
 
 void report_violation(int, siginfo_t* info, void*) {
-  char message[512];
+  char message[512] = {};
   char* at = message;
   const char* end = message + sizeof message - 1;
   const int nr = info->si_syscall;
@@ -102,7 +102,7 @@ std::vector<sock_filter> compile_kind(ThreadKind kind) {
       case ArgumentCondition::Test::OneOf:
         for (std::uint64_t value : condition.values)
           check(::seccomp_rule_add(context.get(), SCMP_ACT_ALLOW, nr, 1,
-                                   SCMP_CMP(condition.index, SCMP_CMP_EQ, value)),
+                                   SCMP_CMP(condition.index, SCMP_CMP_EQ, value, 0)),
                 name);
         break;
       case ArgumentCondition::Test::MaskedBitsClear:
