@@ -14,7 +14,6 @@
 
 #include "vmm/Errors.h"
 #include "vmm/ExitStatus.h"
-#include "vmm/FileUtil.h"
 #include "vmm/Platform.h"
 #include "vmm/boot/FirmwareTables.h"
 #include "vmm/control/ControlDispatch.h"
