@@ -49,10 +49,12 @@ class GdbServer::Session : public std::enable_shared_from_this<GdbServer::Sessio
     read();
   }
 
-  // A vCPU stopped (posted from its thread).
+  // A stop was requested, or the last vCPU has stopped (posted from its
+  // thread): the reply goes out once every vCPU is parked, however long that
+  // took, and only once.
   void on_stop() {
     if (!running_ || closed_) return;
-    if (!target_.wait_until_stopped(kStopLimit)) return;
+    if (!target_.stopped()) return;  // the last vCPU to park posts this again
     running_ = false;
     ++server_.stats_.stops_reported;
     // After a stop reply GDB takes the reported thread as the current one

@@ -157,6 +157,14 @@ void GdbTarget::park(std::uint32_t vcpu) {
   std::unique_lock lock(mutex_);
   ++parked_;
   changed_.notify_all();
+  // The last vCPU to stop tells the listener too: a stop that takes longer
+  // than the stub waits (a loaded host, a sanitizer build) is still reported.
+  if (parked_ == vcpu_count() && stop_requested_.load() && listener_) {
+    const auto listener = listener_;
+    lock.unlock();
+    listener();
+    lock.lock();
+  }
   changed_.wait(lock, [&] { return (!stop_requested_.load() && released_[vcpu]) || machine_stopping_(); });
   --parked_;
 }
