@@ -357,10 +357,7 @@ void Pit8254::deliver_irq0_edges(std::uint64_t edges, std::uint64_t now) {
   // run (reschedule_irq0 wakes at once), not now.
   if (irq0_in_service_ && lost_eoi_due(now)) lost_eoi_suspected_ = true;
   if (!irq0_in_service_) {
-    irq0_in_service_ = true;
-    irq0_raised_ns_ = now;
-    irq0_.raise();
-    ++stats_.irq_edges;
+    raise_irq0(now);
     --edges;
   }
   const std::uint64_t kept = std::min(edges, kMaxReinjected - std::min(irq0_owed_, kMaxReinjected));
@@ -373,17 +370,25 @@ bool Pit8254::lost_eoi_due(std::uint64_t now) const {
   return periodic(counter.mode) && now - irq0_raised_ns_ >= lost_eoi_wait_ns(counter);
 }
 
-void Pit8254::take_eoi_as_lost(std::uint64_t now) {
-  ++stats_.lost_eois;
-  ++lost_eois_in_a_row_;
-  irq0_.retract();
-  irq0_in_service_ = false;
-  if (irq0_owed_ == 0) return;  // the next edge raises it
-  --irq0_owed_;
+void Pit8254::raise_irq0(std::uint64_t now) {
   irq0_in_service_ = true;
   irq0_raised_ns_ = now;
   irq0_.raise();
   ++stats_.irq_edges;
+}
+
+void Pit8254::raise_owed_tick(std::uint64_t now) {
+  irq0_in_service_ = false;
+  if (irq0_owed_ == 0) return;  // the next edge raises it
+  --irq0_owed_;
+  raise_irq0(now);
+}
+
+void Pit8254::take_eoi_as_lost(std::uint64_t now) {
+  ++stats_.lost_eois;
+  ++lost_eois_in_a_row_;
+  irq0_.retract();
+  raise_owed_tick(now);
 }
 
 std::uint64_t Pit8254::lost_eoi_wait_ns(const Counter& counter) const {
@@ -404,14 +409,7 @@ void Pit8254::irq0_acknowledged() {
   lost_eois_in_a_row_ = 0;
   lost_eoi_suspected_ = false;
   irq0_.lower();
-  irq0_in_service_ = false;
-  if (irq0_owed_ > 0) {
-    --irq0_owed_;
-    irq0_in_service_ = true;
-    irq0_raised_ns_ = now;
-    irq0_.raise();
-    ++stats_.irq_edges;
-  }
+  raise_owed_tick(now);
   reschedule_irq0(now);  // per-edge wakeups again, once below kMaxReinjected
 }
 

@@ -144,7 +144,11 @@ class Pit8254 final : public BusDevice {
   // Reinject: how long an EOI may take before it counts as lost.
   std::uint64_t lost_eoi_wait_ns(const Counter& counter) const;
   bool lost_eoi_due(std::uint64_t now) const;
-  // Lowers and withdraws the line in service, and raises it afresh for an owed tick.
+  // Reinject: IRQ0 raised and in service from `now`.
+  void raise_irq0(std::uint64_t now);
+  // Reinject: the line is down; the next owed tick, if any, goes up at `now`.
+  void raise_owed_tick(std::uint64_t now);
+  // Withdraws the line in service and raises it afresh for an owed tick.
   void take_eoi_as_lost(std::uint64_t now);
   // Reinject: the line waits for its EOI with kMaxReinjected ticks owed, so
   // edges now can only be dropped; the timer then wakes for the lost-EOI check.

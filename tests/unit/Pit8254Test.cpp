@@ -12,6 +12,14 @@ using testing::RecordingIrqLine;
 
 constexpr std::uint64_t kSecond = 1'000'000'000;
 
+// Counter 0 in mode 2 (rate generator) with `divisor`, as a kernel programs its tick.
+void program_rate_generator(Pit8254& pit, std::uint16_t divisor) {
+  const std::uint8_t bytes[] = {0x34, static_cast<std::uint8_t>(divisor), static_cast<std::uint8_t>(divisor >> 8)};
+  pit.write(3, std::span(bytes, 1));
+  pit.write(0, std::span(bytes + 1, 1));
+  pit.write(0, std::span(bytes + 2, 1));
+}
+
 class Pit8254Test : public ::testing::Test {
  protected:
   void out(std::uint64_t port, std::uint8_t value) { pit.write(port - 0x40, std::span<const std::uint8_t>(&value, 1)); }
@@ -69,10 +77,7 @@ TEST_F(Pit8254Test, LateHostTimerLosesEdgesInPulseModeButReinjectDeliversThemOnE
     FakeClock clock;
     RecordingIrqLine irq;
     Pit8254 pit(clock, irq, delivery);
-    const std::uint8_t program[] = {0x34, 0xa9, 0x04};  // mode 2, 1193: ~1 kHz
-    pit.write(3, std::span(program, 1));
-    pit.write(0, std::span(program + 1, 1));
-    pit.write(0, std::span(program + 2, 1));
+    program_rate_generator(pit, 1193);  // ~1 kHz
     const std::uint64_t period_ns = 1193 * kSecond / Pit8254::kInputHz + 1;
     clock.jump_to(clock.now_ns() + 10 * period_ns + period_ns / 2);
     if (delivery == Pit8254::Irq0Delivery::Pulse) {
@@ -96,10 +101,7 @@ TEST_F(Pit8254Test, ReinjectTakesAnEoiMissingForTwoPeriodsAsLostAndRaisesAfresh)
   FakeClock clock;
   RecordingIrqLine irq;
   Pit8254 pit(clock, irq, Pit8254::Irq0Delivery::Reinject);
-  const std::uint8_t program[] = {0x34, 0xa9, 0x04};  // mode 2, 1193: ~1 kHz
-  pit.write(3, std::span(program, 1));
-  pit.write(0, std::span(program + 1, 1));
-  pit.write(0, std::span(program + 2, 1));
+  program_rate_generator(pit, 1193);  // ~1 kHz
   const std::uint64_t period_ns = 1193 * kSecond / Pit8254::kInputHz + 1;
   clock.advance(period_ns);
   EXPECT_EQ(irq.rising_edges, 1u);
@@ -129,10 +131,7 @@ TEST_F(Pit8254Test, AnEoiQueuedBehindALateDeadlineIsNotTakenAsLost) {
   FakeClock clock;
   RecordingIrqLine irq;
   Pit8254 pit(clock, irq, Pit8254::Irq0Delivery::Reinject);
-  const std::uint8_t program[] = {0x34, 0xa9, 0x04};  // mode 2, 1193: ~1 kHz
-  pit.write(3, std::span(program, 1));
-  pit.write(0, std::span(program + 1, 1));
-  pit.write(0, std::span(program + 2, 1));
+  program_rate_generator(pit, 1193);  // ~1 kHz
   const std::uint64_t period_ns = 1193 * kSecond / Pit8254::kInputHz + 1;
   clock.advance(period_ns);
   ASSERT_EQ(irq.rising_edges, 1u);
@@ -152,16 +151,13 @@ TEST_F(Pit8254Test, AGuestThatNeverAcknowledgesCostsTheHostLessThanOneThatDoes) 
   // this). The second must cost fewer timer wakeups and at most a few dozen
   // retractions (two KVM_IRQFD ioctls each), yet still re-raise within
   // kMaxLostEoiWaitNs for a guest that unmasks IRQ0 late.
-  const std::uint8_t program[] = {0x34, 0x02, 0x00};
   std::size_t wakeups_with_eois = 0;
   for (const bool eoi : {true, false}) {
     SCOPED_TRACE(eoi ? "an EOI per tick" : "never an EOI");
     FakeClock clock;
     RecordingIrqLine irq;
     Pit8254 pit(clock, irq, Pit8254::Irq0Delivery::Reinject);
-    pit.write(3, std::span(program, 1));
-    pit.write(0, std::span(program + 1, 1));
-    pit.write(0, std::span(program + 2, 1));
+    program_rate_generator(pit, 2);
     const std::uint64_t start = clock.now_ns();
     std::uint64_t last_lost = 0, lost_at = start, longest_wait = 0;
     while (clock.now_ns() < start + kSecond) {
