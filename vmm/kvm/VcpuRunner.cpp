@@ -299,29 +299,28 @@ bool VcpuRunner::apply_emulation_fixup(const kvm_run& run) {
     vcpu_.set_regs(regs);
   }
   const std::optional<std::uint8_t> vector = fault ? std::optional<std::uint8_t>(fault->vector) : fixup->exception;
-  if (vector) {
-    // A trap (#BP) comes after the instruction without an error code; a
-    // fault (#GP) at it, with one.
+  if (vector || fixup->software_interrupt) {
     kvm_vcpu_events events = vcpu_.events();
-    events.exception.injected = 1;
-    events.exception.pending = 0;
-    events.exception.nr = *vector;
-    events.exception.has_error_code = fault ? 1 : 0;
-    events.exception.error_code = fault ? fault->error_code : 0;
     events.flags = 0;  // leave NMI, SIPI, shadow and SMM state as they are
-    vcpu_.set_events(events);
-  } else if (fixup->software_interrupt) {
-    // RIP is past the `int n` already, so the frame the CPU pushes returns
-    // after it. Not as a soft interrupt (events.interrupt.soft): KVM then
-    // re-derives the instruction length from the last exit (VMX's
-    // VM_ENTRY_INSTRUCTION_LEN, SVM's next RIP), which an emulation failure
-    // does not give. The only difference a soft interrupt makes, the gate's
-    // DPL check, cannot fail at CPL 0.
-    kvm_vcpu_events events = vcpu_.events();
-    events.interrupt.injected = 1;
-    events.interrupt.nr = *fixup->software_interrupt;
-    events.interrupt.soft = 0;
-    events.flags = 0;
+    if (vector) {
+      // A trap (#BP) comes after the instruction without an error code; a
+      // fault (#GP) at it, with one.
+      events.exception.injected = 1;
+      events.exception.pending = 0;
+      events.exception.nr = *vector;
+      events.exception.has_error_code = fault ? 1 : 0;
+      events.exception.error_code = fault ? fault->error_code : 0;
+    } else {
+      // RIP is past the `int n` already, so the frame the CPU pushes returns
+      // after it. Not as a soft interrupt (events.interrupt.soft): KVM then
+      // re-derives the instruction length from the last exit (VMX's
+      // VM_ENTRY_INSTRUCTION_LEN, SVM's next RIP), which an emulation failure
+      // does not give. The only difference a soft interrupt makes, the gate's
+      // DPL check, cannot fail at CPL 0.
+      events.interrupt.injected = 1;
+      events.interrupt.nr = *fixup->software_interrupt;
+      events.interrupt.soft = 0;
+    }
     vcpu_.set_events(events);
   }
   count(fixups_[static_cast<unsigned>(fixup->kind)]);
