@@ -87,6 +87,8 @@ class Injector {
   // is unacknowledged, as a device that raises its next interrupt only once the
   // driver has cleared the last; the guest's speed then cannot coalesce.
   enum class Pacing { Fixed, AfterAcknowledgement };
+  // A request's wait_for_ack (config, control socket) as its pacing.
+  static Pacing pacing_for(bool wait_for_ack) { return wait_for_ack ? Pacing::AfterAcknowledgement : Pacing::Fixed; }
 
   // What an acknowledgement found, as the ack port reads it back to the guest.
   enum class Acknowledgement { Delivered, Spurious, NotALine };

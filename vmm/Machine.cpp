@@ -270,7 +270,7 @@ nlohmann::json Machine::stats() const {
 void Machine::inject(const control::Inject& inject) {
   scripted_lines_->injector().schedule(
       inject.line, inject.count, inject.interval_us * 1000, clock_.now_ns(),
-      inject.wait_for_ack ? Injector::Pacing::AfterAcknowledgement : Injector::Pacing::Fixed);
+      Injector::pacing_for(inject.wait_for_ack));
 }
 
 void Machine::send_serial_input(const std::string& text) { serial_->send_input(text); }

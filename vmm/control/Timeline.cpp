@@ -11,7 +11,7 @@ void Timeline::start(const std::vector<InjectEvent>& events) {
     const std::uint64_t at = start + static_cast<std::uint64_t>(event.at.count());
     if (!event.line.empty()) {
       injector_.schedule(event.line, event.count, static_cast<std::uint64_t>(event.interval.count()), at,
-                         event.wait_for_ack ? Injector::Pacing::AfterAcknowledgement : Injector::Pacing::Fixed);
+                         Injector::pacing_for(event.wait_for_ack));
       continue;
     }
     auto timer = clock_.make_timer([this, text = event.serial] { send_serial_input_(text); });
