@@ -24,6 +24,8 @@ constexpr std::size_t kEntriesOffset = sizeof(FlexArrayHeader);
 
 constexpr unsigned long kGetSupportedCpuid = _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x05, sizeof(FlexArrayHeader));
 constexpr unsigned long kSetCpuid2 = _IOC(_IOC_WRITE, KVMIO, 0x90, sizeof(FlexArrayHeader));
+constexpr unsigned long kGetMsrs = _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x88, sizeof(FlexArrayHeader));
+constexpr unsigned long kSetMsrs = _IOC(_IOC_WRITE, KVMIO, 0x89, sizeof(FlexArrayHeader));
 constexpr unsigned long kSetGsiRouting = _IOC(_IOC_WRITE, KVMIO, 0x6a, sizeof(FlexArrayHeader));
 
 }  // namespace vmm::kvm_abi

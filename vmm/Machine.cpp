@@ -75,7 +75,8 @@ void Machine::attach_debugger() {
       [this](std::uint32_t vcpu) {
         if (vcpu < runners_.size()) runners_[vcpu]->kick();
       },
-      [this] { return run_state_.stopping(); }, config_.gdb_wait, capabilities > 0 ? capabilities : 0);
+      [this] { return run_state_.stopping(); }, config_.gdb_wait, capabilities > 0 ? capabilities : 0,
+      complete_syscalls_ ? kFixupDebugSlot : 4);
 }
 
 Machine::~Machine() {
@@ -207,6 +208,7 @@ int Machine::run() {
   for (auto& vcpu : vcpus_) {
     runners_.push_back(std::make_unique<VcpuRunner>(*vcpu, io_bus_, mmio_bus_, memory_, *this, seccomp_));
     runners_.back()->set_debug_hooks(gdb_target_.get());
+    if (complete_syscalls_) runners_.back()->complete_syscalls();
     if (trace_) runners_.back()->set_trace_ring(&trace_->tracer().vcpu_ring(vcpu->id()));
   }
   if (gdb_target_)

@@ -107,6 +107,9 @@ class Machine final : public RunControl, public control::ControlTarget {
   GuestMemory memory_;
   EntryState entry_;
   Kvm kvm_;
+  // Where KVM runs guest ring 0 in its emulator and leaves SYSCALL half done
+  // (vmm/kvm/SyscallCompletion.h): every vCPU completes them.
+  const bool complete_syscalls_ = host_emulates_guest_ring0();
   Vm vm_;
   GsiRoutingTable routing_;
   AsioClock clock_;

@@ -155,3 +155,46 @@ TEST(EmulationFixup, MxcsrAccessesDecodeTheirMemoryOperandIn64BitCode) {
 
 }  // namespace
 }  // namespace vmm
+
+namespace vmm {
+namespace {
+
+// Linux's return to user space: swapgs, then sysretq (or sysretl).
+TEST(EmulationFixup, SysretAndSwapgsIn64BitCodeOnly) {
+  struct Row {
+    const char* what;
+    std::vector<std::uint8_t> bytes;
+    bool code64;
+    std::optional<EmulationFixup::Kind> kind;
+    unsigned length;
+    bool operand64;
+  };
+  using Kind = EmulationFixup::Kind;
+  const Row rows[] = {
+      {"sysretq (48 0F 07)", {0x48, 0x0f, 0x07}, true, Kind::Sysret, 3, true},
+      {"sysretl (0F 07)", {0x0f, 0x07}, true, Kind::Sysret, 2, false},
+      {"sysret with REX.B only: 32-bit", {0x41, 0x0f, 0x07}, true, Kind::Sysret, 3, false},
+      {"swapgs (0F 01 F8)", {0x0f, 0x01, 0xf8}, true, Kind::Swapgs, 3, false},
+      {"sysret outside 64-bit code: #UD, not ours", {0x0f, 0x07}, false, std::nullopt, 0, false},
+      {"swapgs outside 64-bit code: #UD, not ours", {0x0f, 0x01, 0xf8}, false, std::nullopt, 0, false},
+      {"0F 01 F9 is rdtscp", {0x0f, 0x01, 0xf9}, true, std::nullopt, 0, false},
+      {"0F 05 is syscall, which the host does", {0x0f, 0x05}, true, std::nullopt, 0, false},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.what);
+    const auto fixup = EmulationFixup::find(row.bytes, 0, row.code64);
+    ASSERT_EQ(fixup.has_value(), row.kind.has_value());
+    if (!fixup) continue;
+    EXPECT_EQ(fixup->kind, *row.kind);
+    EXPECT_EQ(fixup->length, row.length);
+    EXPECT_EQ(fixup->operand64, row.operand64);
+    EXPECT_EQ(fixup->exception, std::nullopt);
+    EXPECT_EQ(EmulationFixup::name(fixup->kind), fixup->instruction);
+  }
+  EXPECT_FALSE(EmulationFixup::find(std::vector<std::uint8_t>{0x48, 0x0f, 0x07}, 3, true))
+      << "sysret in ring 3 is the CPU's #GP";
+  EXPECT_EQ(EmulationFixup::name(Kind::Syscall), "syscall");
+}
+
+}  // namespace
+}  // namespace vmm

@@ -40,12 +40,14 @@ std::optional<unsigned> dr7_length(unsigned bytes) {
 }  // namespace
 
 GdbTarget::GdbTarget(std::vector<Vcpu*> vcpus, GuestMemory& memory, std::function<void(std::uint32_t)> kick,
-                     std::function<bool()> machine_stopping, bool start_stopped, int guest_debug_capabilities)
+                     std::function<bool()> machine_stopping, bool start_stopped, int guest_debug_capabilities,
+                     unsigned hardware_slots)
     : vcpus_(std::move(vcpus)),
       memory_(memory),
       kick_(std::move(kick)),
       machine_stopping_(std::move(machine_stopping)),
       capabilities_(guest_debug_capabilities),
+      hardware_slots_(std::min<unsigned>(hardware_slots, 4)),
       released_(vcpus_.size(), !start_stopped),
       applied_(vcpus_.size(), kvm_guest_debug{}) {
   if (start_stopped) {
@@ -319,8 +321,14 @@ GdbTarget::Result GdbTarget::insert_breakpoint(std::uint32_t vcpu, unsigned type
   if (type != 1 && (!dr7_length(length) || address % length != 0)) return Result::Failed;
   for (const HardwareSlot& each : hardware_)
     if (each.used && each.type == type && each.address == address && each.length == length) return Result::Done;
-  auto free_slot = std::find_if(hardware_.begin(), hardware_.end(), [](const HardwareSlot& each) { return !each.used; });
-  if (free_slot == hardware_.end()) return Result::Failed;  // four debug registers
+  const auto mine = hardware_.begin() + hardware_slots_;
+  auto free_slot = std::find_if(hardware_.begin(), mine, [](const HardwareSlot& each) { return !each.used; });
+  if (free_slot == mine) {
+    std::fprintf(stderr, "vmm: gdb: no debug register left for another hardware breakpoint or watchpoint: %u in use%s\n",
+                 hardware_slots_,
+                 hardware_slots_ < 4 ? " (the fourth completes the SYSCALLs this host leaves half done)" : "");
+    return Result::Failed;
+  }
   *free_slot = HardwareSlot{true, type, address, length};
   return Result::Done;
 }

@@ -41,9 +41,12 @@ class GdbTarget final : public DebugHooks {
   enum class Resume { Stay, Continue, Step };
 
   // `kick(i)` brings vCPU i out of KVM_RUN. With `start_stopped` every vCPU
-  // parks before its first instruction (--gdb-wait).
+  // parks before its first instruction (--gdb-wait). `hardware_slots` debug
+  // registers are the debugger's: 4, or 3 where the SYSCALL fix-up keeps the
+  // fourth (vmm/kvm/GuestDebug.h).
   GdbTarget(std::vector<Vcpu*> vcpus, GuestMemory& memory, std::function<void(std::uint32_t)> kick,
-            std::function<bool()> machine_stopping, bool start_stopped, int guest_debug_capabilities);
+            std::function<bool()> machine_stopping, bool start_stopped, int guest_debug_capabilities,
+            unsigned hardware_slots = 4);
 
   std::uint32_t vcpu_count() const { return static_cast<std::uint32_t>(vcpus_.size()); }
 
@@ -109,6 +112,7 @@ class GdbTarget final : public DebugHooks {
   std::function<void(std::uint32_t)> kick_;
   std::function<bool()> machine_stopping_;
   int capabilities_;
+  unsigned hardware_slots_;
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;

@@ -23,7 +23,30 @@ constexpr Entry kTable[] = {
 constexpr EmulationFixup kLdmxcsr{EmulationFixup::Kind::Ldmxcsr, "ldmxcsr", 0, std::nullopt, std::nullopt, std::nullopt};
 constexpr EmulationFixup kStmxcsr{EmulationFixup::Kind::Stmxcsr, "stmxcsr", 0, std::nullopt, std::nullopt, std::nullopt};
 constexpr EmulationFixup kIntN{EmulationFixup::Kind::IntN, "int_n", 2, std::nullopt, std::nullopt, std::nullopt};
+constexpr EmulationFixup kSysret{EmulationFixup::Kind::Sysret, "sysret", 2, std::nullopt, std::nullopt, std::nullopt};
+constexpr EmulationFixup kSwapgs{EmulationFixup::Kind::Swapgs, "swapgs", 3, std::nullopt, std::nullopt, std::nullopt};
+constexpr std::string_view kSyscallName = "syscall";
 constexpr std::uint8_t kIntImmediate = 0xCD;
+
+// [REX] 0F 07 (sysret; REX.W makes it sysretq) and 0F 01 F8 (swapgs), which
+// exist in 64-bit mode only.
+std::optional<EmulationFixup> decode_system_call_return(std::span<const std::uint8_t> bytes) {
+  std::size_t at = 0;
+  std::uint8_t rex = 0;
+  if (!bytes.empty() && (bytes[0] & 0xf0) == 0x40) rex = bytes[at++];
+  if (bytes.size() >= at + 2 && bytes[at] == 0x0f && bytes[at + 1] == 0x07) {
+    EmulationFixup fixup = kSysret;
+    fixup.length = static_cast<unsigned>(at + 2);
+    fixup.operand64 = (rex & 0x08) != 0;
+    return fixup;
+  }
+  if (bytes.size() >= at + 3 && bytes[at] == 0x0f && bytes[at + 1] == 0x01 && bytes[at + 2] == 0xf8) {
+    EmulationFixup fixup = kSwapgs;
+    fixup.length = static_cast<unsigned>(at + 3);
+    return fixup;
+  }
+  return std::nullopt;
+}
 
 // [REX] 0F AE /2 or /3 with a memory operand, decoded as in 64-bit mode
 // (Intel SDM vol. 2, 2.1-2.2: ModRM, SIB, displacements, RIP-relative).
@@ -75,8 +98,10 @@ std::optional<EmulationFixup> EmulationFixup::find(std::span<const std::uint8_t>
   // Ring 3 never runs in the emulator on the hosts that need this, and an
   // fwait there could have a task's x87 exception to deliver: not ours to skip.
   if (cpl != 0) return std::nullopt;
-  if (code64)
+  if (code64) {
     if (auto access = decode_mxcsr_access(instruction_bytes)) return access;
+    if (auto system = decode_system_call_return(instruction_bytes)) return system;
+  }
   if (instruction_bytes.size() >= 2 && instruction_bytes[0] == kIntImmediate) {
     EmulationFixup fixup = kIntN;
     fixup.software_interrupt = instruction_bytes[1];
@@ -95,6 +120,9 @@ std::string_view EmulationFixup::name(Kind kind) {
   if (kind == Kind::Ldmxcsr) return kLdmxcsr.instruction;
   if (kind == Kind::Stmxcsr) return kStmxcsr.instruction;
   if (kind == Kind::IntN) return kIntN.instruction;
+  if (kind == Kind::Sysret) return kSysret.instruction;
+  if (kind == Kind::Swapgs) return kSwapgs.instruction;
+  if (kind == Kind::Syscall) return kSyscallName;
   return "unknown";
 }
 

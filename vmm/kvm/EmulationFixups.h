@@ -24,6 +24,14 @@
 //          interrupt apart cannot fail at CPL 0 (every DPL is >= 0), which is
 //          why the vector goes in as an event KVM delivers the same way on
 //          every host (see VcpuRunner::apply_emulation_fixup).
+//   sysret ([REX] 0F 07) and swapgs (0F 01 F8) at CPL 0 in 64-bit code
+//          (Linux's return to user space): as the SDM's Operation sections
+//          say, in vmm/kvm/SystemCalls.h; sysretq's non-canonical RCX raises
+//          #GP(0) at the instruction.
+//   syscall is no instruction of this table: the host carries out SYSCALL
+//          but for its switch to ring 0, and vmm completes it where the guest's
+//          #PF handler is entered (vmm/kvm/SyscallCompletion.h). It is counted
+//          here, beside the others.
 
 #include <cstdint>
 #include <optional>
@@ -33,8 +41,8 @@
 namespace vmm {
 
 struct EmulationFixup {
-  enum class Kind : unsigned { Int3, Fwait, Ldmxcsr, Stmxcsr, IntN };
-  static constexpr unsigned kKinds = 5;
+  enum class Kind : unsigned { Int3, Fwait, Ldmxcsr, Stmxcsr, IntN, Sysret, Swapgs, Syscall };
+  static constexpr unsigned kKinds = 8;
 
   // A ModRM memory operand in 64-bit code: base + index * scale + displacement,
   // or RIP-relative (the RIP after the instruction). Registers are numbered
@@ -52,6 +60,7 @@ struct EmulationFixup {
   std::optional<std::uint8_t> exception;  // the vector to inject afterwards, if any
   std::optional<MemoryOperand> operand;   // ldmxcsr, stmxcsr
   std::optional<std::uint8_t> software_interrupt;  // int n: the vector n
+  bool operand64 = false;                          // sysret with REX.W: sysretq
 
   // The fix-up for an emulation failure on `instruction_bytes` at `cpl`, in
   // 64-bit code or not; none when the table has no entry (the failure stays

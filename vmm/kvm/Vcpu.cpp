@@ -61,7 +61,54 @@ kvm_lapic_state Vcpu::lapic() const {
 }
 
 void Vcpu::set_guest_debug(const kvm_guest_debug& debug) {
-  check(::ioctl(fd_.get(), KVM_SET_GUEST_DEBUG, &debug), "KVM_SET_GUEST_DEBUG");
+  std::lock_guard lock(debug_mutex_);
+  debugger_debug_ = debug;
+  apply_guest_debug();
+}
+
+bool Vcpu::debugger_steps() {
+  std::lock_guard lock(debug_mutex_);
+  return debugger_debug_.control & KVM_GUESTDBG_SINGLESTEP;
+}
+
+void Vcpu::set_fixup_debug(const FixupDebug& fixup) {
+  std::lock_guard lock(debug_mutex_);
+  fixup_debug_ = fixup;
+  apply_guest_debug();
+}
+
+void Vcpu::apply_guest_debug() {
+  const kvm_guest_debug merged = merge_guest_debug(debugger_debug_, fixup_debug_);
+  check(::ioctl(fd_.get(), KVM_SET_GUEST_DEBUG, &merged), "KVM_SET_GUEST_DEBUG");
+}
+
+namespace {
+
+struct OneMsr {
+  kvm_abi::FlexArrayHeader header;
+  kvm_msr_entry entry;
+};
+
+}  // namespace
+
+std::uint64_t Vcpu::msr(std::uint32_t index) const {
+  OneMsr request{};
+  request.header.count = 1;
+  request.entry.index = index;
+  const int read = ::ioctl(fd_.get(), kvm_abi::kGetMsrs, &request);
+  check(read, "KVM_GET_MSRS");
+  if (read != 1) throw HostError("KVM_GET_MSRS: KVM does not know MSR " + std::to_string(index));
+  return request.entry.data;
+}
+
+void Vcpu::set_msr(std::uint32_t index, std::uint64_t value) {
+  OneMsr request{};
+  request.header.count = 1;
+  request.entry.index = index;
+  request.entry.data = value;
+  const int written = ::ioctl(fd_.get(), kvm_abi::kSetMsrs, &request);
+  check(written, "KVM_SET_MSRS");
+  if (written != 1) throw HostError("KVM_SET_MSRS: KVM refused MSR " + std::to_string(index));
 }
 
 kvm_fpu Vcpu::fpu() const {

@@ -8,7 +8,10 @@
 #include <string>
 #include <vector>
 
+#include <mutex>
+
 #include "base/UniqueFd.h"
+#include "vmm/kvm/GuestDebug.h"
 #include "vmm/kvm/Mapping.h"
 
 namespace vmm {
@@ -30,9 +33,17 @@ class Vcpu {
   // KVM_NMI: queues an NMI for the next entry. Only from the vCPU's own thread
   // (it takes the vCPU mutex, which KVM_RUN holds).
   void inject_nmi();
-  // KVM_SET_GUEST_DEBUG: breakpoints, single-step. Only while the vCPU is
+  // KVM_SET_GUEST_DEBUG: the debugger's breakpoints and single-step, merged
+  // with the SYSCALL fix-up's (merge_guest_debug). Only while the vCPU is
   // outside KVM_RUN (a debugger stops every vCPU first).
   void set_guest_debug(const kvm_guest_debug& debug);
+  // Whether the debugger's part asks for a single-step.
+  bool debugger_steps();
+  // The fix-up's part, from the vCPU's own thread.
+  void set_fixup_debug(const FixupDebug& fixup);
+  // KVM_GET_MSRS / KVM_SET_MSRS of one MSR.
+  std::uint64_t msr(std::uint32_t index) const;
+  void set_msr(std::uint32_t index, std::uint64_t value);
   kvm_lapic_state lapic() const;
   void set_lapic(const kvm_lapic_state& state);
 
@@ -51,8 +62,13 @@ class Vcpu {
   std::string describe_registers() const;
 
  private:
+  void apply_guest_debug();  // with debug_mutex_ held
+
   std::uint32_t id_;
   UniqueFd fd_;
+  std::mutex debug_mutex_;
+  kvm_guest_debug debugger_debug_{};
+  FixupDebug fixup_debug_;
   Mapping run_;
 };
 

@@ -20,7 +20,6 @@ namespace {
 
 constexpr int kKickSignal = SIGUSR1;
 constexpr unsigned kUnclaimedLogLimit = 8;
-constexpr std::uint8_t kGeneralProtectionVector = 13;
 
 void ignore_signal(int) {}
 
@@ -131,6 +130,14 @@ void VcpuRunner::loop() {
       continue;
     }
     if (nmi_requested_.exchange(false)) vcpu_.inject_nmi();
+    if (syscalls_) {
+      try {
+        syscalls_->refresh_if_due(std::chrono::steady_clock::now());
+      } catch (const std::exception& error) {
+        fatal(exit_status::kHostError, std::string("SYSCALL fix-up: ") + error.what() + "; guest state:");
+        return;
+      }
+    }
     const Step step = trace_ring_ ? run_once<true>(immediate_exit) : run_once<false>(immediate_exit);
     if (step == Step::Stop) return;
   }
@@ -212,12 +219,12 @@ bool VcpuRunner::handle_exit() {
       return false;
     }
     case KVM_EXIT_DEBUG:
-      if (!debug_) {
-        fatal(exit_status::kUnexpectedExit, "KVM_EXIT_DEBUG without a debugger; guest state:");
+      try {
+        return handle_debug_exit(run.debug.arch);
+      } catch (const std::exception& error) {
+        fatal(exit_status::kHostError, std::string("SYSCALL fix-up failed: ") + error.what() + "; guest state:");
         return false;
       }
-      debug_->debug_exit(vcpu_.id(), run.debug.arch);
-      return true;
     case KVM_EXIT_INTERNAL_ERROR: {
       if (const auto int3 = planted_int3(run)) {
         // Reported as KVM_EXIT_DEBUG would on hardware: #BP at the int3, which
@@ -263,6 +270,32 @@ bool VcpuRunner::handle_exit() {
   }
 }
 
+bool VcpuRunner::handle_debug_exit(const kvm_debug_exit_arch& exit) {
+  if (syscalls_) {
+    const auto outcome = syscalls_->on_debug_exit(exit);
+    if (outcome.verdict == SyscallCompletion::Verdict::Completed) note_fixup(EmulationFixup::Kind::Syscall, "syscall");
+    if (outcome.verdict != SyscallCompletion::Verdict::NotOurs && !(outcome.debugger_too && debug_)) return true;
+  }
+  if (debug_) {
+    debug_->debug_exit(vcpu_.id(), exit);
+    return true;
+  }
+  if (!syscalls_) {
+    fatal(exit_status::kUnexpectedExit, "KVM_EXIT_DEBUG without a debugger; guest state:");
+    return false;
+  }
+  // The guest's own #DB (its TF, an icebp), which KVM intercepts while the
+  // fix-up's breakpoint is set: given back to it. Its DR6 is not updated.
+  kvm_vcpu_events events = vcpu_.events();
+  events.flags = 0;
+  events.exception.injected = 1;
+  events.exception.pending = 0;
+  events.exception.nr = exit.exception;
+  events.exception.has_error_code = 0;
+  vcpu_.set_events(events);
+  return true;
+}
+
 std::optional<std::uint64_t> VcpuRunner::planted_int3(const kvm_run& run) {
   if (!debug_) return std::nullopt;
   const auto bytes = failed_instruction(run);
@@ -281,21 +314,39 @@ bool VcpuRunner::apply_emulation_fixup(const kvm_run& run) {
   const auto fixup = EmulationFixup::find(bytes, cpl, code64);
   if (!fixup) return false;
   kvm_regs regs = vcpu_.regs();
-  std::optional<Fault> fault;
-  if (fixup->operand) {
-    switch (access_mxcsr(*fixup, regs, sregs)) {
-      case MxcsrAccess::Done:
-        break;
-      case MxcsrAccess::ReservedBits:
-        fault = Fault{kGeneralProtectionVector, 0};
-        break;
-      case MxcsrAccess::NotInRam:
-        return false;  // a crash report names the instruction
+  std::optional<x86::Fault> fault;
+  bool rip_moves_past = true;
+  switch (fixup->kind) {
+    case EmulationFixup::Kind::Ldmxcsr:
+    case EmulationFixup::Kind::Stmxcsr:
+      switch (access_mxcsr(*fixup, regs, sregs)) {
+        case MxcsrAccess::Done: break;
+        case MxcsrAccess::ReservedBits: fault = x86::Fault{x86::kGeneralProtection, 0}; break;
+        case MxcsrAccess::NotInRam: return false;  // a crash report names the instruction
+      }
+      break;
+    case EmulationFixup::Kind::Sysret: {
+      kvm_sregs next = sregs;
+      const x86::SystemCallMsrs msrs{.star = vcpu_.msr(x86::kMsrStar)};
+      fault = x86::sysret(regs, next, msrs, fixup->operand64);
+      if (!fault) vcpu_.set_sregs(next);
+      rip_moves_past = false;  // RIP is RCX now
+      break;
     }
+    case EmulationFixup::Kind::Swapgs: {
+      kvm_sregs next = sregs;
+      x86::SystemCallMsrs msrs{.kernel_gs_base = vcpu_.msr(x86::kMsrKernelGsBase)};
+      x86::swapgs(next, msrs);
+      vcpu_.set_msr(x86::kMsrKernelGsBase, msrs.kernel_gs_base);
+      vcpu_.set_sregs(next);
+      break;
+    }
+    default:
+      break;
   }
   // A fault leaves RIP on the instruction, as the CPU's would.
   if (!fault) {
-    regs.rip += fixup->length;
+    if (rip_moves_past) regs.rip += fixup->length;
     vcpu_.set_regs(regs);
   }
   const std::optional<std::uint8_t> vector = fault ? std::optional<std::uint8_t>(fault->vector) : fixup->exception;
@@ -304,11 +355,11 @@ bool VcpuRunner::apply_emulation_fixup(const kvm_run& run) {
     events.flags = 0;  // leave NMI, SIPI, shadow and SMM state as they are
     if (vector) {
       // A trap (#BP) comes after the instruction without an error code; a
-      // fault (#GP) at it, with one.
+      // fault (#GP, #UD) at it, #GP with one.
       events.exception.injected = 1;
       events.exception.pending = 0;
       events.exception.nr = *vector;
-      events.exception.has_error_code = fault ? 1 : 0;
+      events.exception.has_error_code = fault && fault->vector == x86::kGeneralProtection ? 1 : 0;
       events.exception.error_code = fault ? fault->error_code : 0;
     } else {
       // RIP is past the `int n` already, so the frame the CPU pushes returns
@@ -323,16 +374,26 @@ bool VcpuRunner::apply_emulation_fixup(const kvm_run& run) {
     }
     vcpu_.set_events(events);
   }
-  count(fixups_[static_cast<unsigned>(fixup->kind)]);
-  static std::atomic<bool> reported{false};
-  if (!reported.exchange(true))
-    std::fprintf(stderr,
-                 "vmm: vCPU %u: this host's KVM could not emulate %.*s at CPL 0 (an emulation failure: guest ring 0 "
-                 "runs in KVM's instruction emulator here, as on nested kvm_pvm); vmm carries out the instructions "
-                 "of its fix-up table (int3, fwait, ldmxcsr, stmxcsr, int n) itself and counts each in the stats "
-                 "(emulation_fixups). Hardware virtualization never needs this.\n",
-                 vcpu_.id(), static_cast<int>(fixup->instruction.size()), fixup->instruction.data());
+  note_fixup(fixup->kind, fixup->instruction);
   return true;
+}
+
+void VcpuRunner::note_fixup(EmulationFixup::Kind kind, std::string_view instruction) {
+  count(fixups_[static_cast<unsigned>(kind)]);
+  static std::atomic<bool> reported{false};
+  if (reported.exchange(true)) return;
+  char what[96];
+  if (kind == EmulationFixup::Kind::Syscall)
+    std::snprintf(what, sizeof what, "left a SYSCALL from ring 3 in ring 3");
+  else
+    std::snprintf(what, sizeof what, "could not emulate %.*s at CPL 0", static_cast<int>(instruction.size()),
+                  instruction.data());
+  std::fprintf(stderr,
+               "vmm: vCPU %u: this host's KVM %s (guest ring 0 runs in KVM's instruction emulator here, as on "
+               "nested kvm_pvm); vmm carries out the instructions of its fix-up table (int3, fwait, ldmxcsr, "
+               "stmxcsr, int n, sysret, swapgs) itself, completes the SYSCALLs the host leaves in ring 3, and counts "
+               "each in the stats (emulation_fixups). Hardware virtualization never needs this.\n",
+               vcpu_.id(), what);
 }
 
 VcpuRunner::MxcsrAccess VcpuRunner::access_mxcsr(const EmulationFixup& fixup, const kvm_regs& regs,

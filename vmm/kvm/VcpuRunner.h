@@ -19,6 +19,8 @@
 #include "vmm/GuestMemory.h"
 #include "vmm/kvm/Vcpu.h"
 #include "vmm/kvm/EmulationFixups.h"
+#include "vmm/kvm/SyscallCompletion.h"
+#include "vmm/kvm/SystemCalls.h"
 #include "vmm/security/SeccompFilters.h"
 #include "vmm/trace/TraceRing.h"
 
@@ -67,6 +69,9 @@ class VcpuRunner {
 
   // Before start(); `hooks` outlives the runner.
   void set_debug_hooks(DebugHooks* hooks) { debug_ = hooks; }
+  // Before start(), where KVM leaves SYSCALL half done (host_emulates_guest_ring0):
+  // this vCPU completes them (SyscallCompletion).
+  void complete_syscalls() { syscalls_ = std::make_unique<SyscallCompletion>(vcpu_, memory_); }
   // Before start(): with --trace, the ring this vCPU's thread records into.
   void set_trace_ring(trace::TraceRing* ring) { trace_ring_ = ring; }
   void start();
@@ -117,10 +122,10 @@ class VcpuRunner {
   // An emulation failure on an instruction of EmulationFixup's table: carried
   // out, counted, reported once per process. False for any other failure.
   bool apply_emulation_fixup(const kvm_run& run);
-  struct Fault {
-    std::uint8_t vector;
-    std::uint32_t error_code;
-  };
+  // A KVM_EXIT_DEBUG: the SYSCALL fix-up's, the debugger's, or the guest's own #DB.
+  bool handle_debug_exit(const kvm_debug_exit_arch& exit);
+  // Counted, and said once per process on stderr.
+  void note_fixup(EmulationFixup::Kind kind, std::string_view instruction);
   enum class MxcsrAccess { Done, ReservedBits, NotInRam };
   // ldmxcsr or stmxcsr on its operand in guest memory.
   MxcsrAccess access_mxcsr(const EmulationFixup& fixup, const kvm_regs& regs, const kvm_sregs& sregs);
@@ -136,6 +141,7 @@ class VcpuRunner {
   RunControl& control_;
   const security::SeccompFilters& seccomp_;
   DebugHooks* debug_ = nullptr;
+  std::unique_ptr<SyscallCompletion> syscalls_;
   trace::TraceRing* trace_ring_ = nullptr;
   std::thread thread_;
   pthread_t handle_{};

@@ -4,6 +4,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
+#include "base/KvmAbi.h"
+
 namespace vmm::security {
 
 namespace {
@@ -48,13 +50,17 @@ const std::vector<AllowedSyscall>& table() {
       // vCPU threads: the KVM_RUN loop and its exits.
       {"ioctl", {Vcpu},
        requests({REQUEST(KVM_RUN), REQUEST(KVM_GET_REGS), REQUEST(KVM_SET_REGS), REQUEST(KVM_GET_SREGS),
-                 REQUEST(KVM_NMI), REQUEST(KVM_SET_GUEST_DEBUG), REQUEST(KVM_GET_VCPU_EVENTS),
-                 REQUEST(KVM_SET_VCPU_EVENTS), REQUEST(KVM_GET_FPU), REQUEST(KVM_SET_FPU)},
-                {"KVM_RUN", "KVM_GET_REGS", "KVM_SET_REGS", "KVM_GET_SREGS", "KVM_NMI", "KVM_SET_GUEST_DEBUG",
-                 "KVM_GET_VCPU_EVENTS", "KVM_SET_VCPU_EVENTS", "KVM_GET_FPU", "KVM_SET_FPU"}),
+                 REQUEST(KVM_SET_SREGS), REQUEST(KVM_NMI), REQUEST(KVM_SET_GUEST_DEBUG),
+                 REQUEST(KVM_GET_VCPU_EVENTS), REQUEST(KVM_SET_VCPU_EVENTS), REQUEST(KVM_GET_FPU),
+                 REQUEST(KVM_SET_FPU), REQUEST(kvm_abi::kGetMsrs), REQUEST(kvm_abi::kSetMsrs)},
+                {"KVM_RUN", "KVM_GET_REGS", "KVM_SET_REGS", "KVM_GET_SREGS", "KVM_SET_SREGS", "KVM_NMI",
+                 "KVM_SET_GUEST_DEBUG", "KVM_GET_VCPU_EVENTS", "KVM_SET_VCPU_EVENTS", "KVM_GET_FPU", "KVM_SET_FPU",
+                 "KVM_GET_MSRS", "KVM_SET_MSRS"}),
        "KVM_RUN; the guest state in a crash report and at a breakpoint; an NMI asked for through the control "
        "socket; under GDB, the guest's own int3 given back to it; an instruction this host's emulator failed on, "
-       "carried out (RIP moved past it, #BP or #GP injected, MXCSR loaded or stored)"},
+       "carried out (RIP moved past it, #BP or #GP injected, MXCSR loaded or stored, SYSRET's and SWAPGS's "
+       "segments and MSRs); a SYSCALL this host left in ring 3, completed (the #PF handler's breakpoint, the "
+       "frame, STAR, LSTAR and FMASK read, CS, SS, RIP and RSP set)"},
       {"epoll_ctl", {Vcpu}, {},
        "Boost.Asio wakes the event loop this way when a vCPU posts work to it (PIT deadlines, UART input room, stop)"},
 
