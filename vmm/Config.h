@@ -51,6 +51,13 @@ struct TraceConfig {
   double buffer_mib = 16;
 };
 
+// --profile: the guest sampling profiler (docs/profiling.md).
+struct ProfileConfig {
+  std::filesystem::path file;     // empty: no profile
+  std::filesystem::path symbols;  // empty: the kernel image's own symbol table, if it has one
+  unsigned hz = 1000;             // samples per second per vCPU
+};
+
 struct VmConfig {
   static constexpr std::uint64_t kMinMemoryMib = 2;
   static constexpr std::uint64_t kMaxMemoryMib = 1u << 20;  // 1 TiB
@@ -72,6 +79,7 @@ struct VmConfig {
   std::string gdb;                           // GDB stub endpoint (tcp:HOST:PORT, unix:PATH); empty for none
   bool gdb_wait = false;                     // every vCPU held before its first instruction until GDB continues
   TraceConfig trace;                         // docs/tracing.md
+  ProfileConfig profile;                     // docs/profiling.md
   CpuidFilter cpuid;                         // what the guest does not see in CPUID
   bool acpi = true;                          // ACPI tables and PM registers: power-off, reset (vmm/boot/AcpiTables.h)
 };

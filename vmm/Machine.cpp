@@ -211,6 +211,10 @@ int Machine::run() {
     if (complete_syscalls_) runners_.back()->complete_syscalls();
     if (trace_) runners_.back()->set_trace_ring(&trace_->tracer().vcpu_ring(vcpu->id()));
   }
+  if (!config_.profile.file.empty()) {
+    sampler_ = std::make_unique<profile::Sampler>(io_, config_.profile.hz, runners_.size());
+    for (std::size_t id = 0; id < runners_.size(); ++id) runners_[id]->set_profile(&sampler_->vcpu(id));
+  }
   if (gdb_target_)
     gdb_server_ =
         std::make_unique<debug::GdbServer>(io_, *debug::parse_gdb_endpoint(config_.gdb), *gdb_target_, [this] {
@@ -228,6 +232,10 @@ int Machine::run() {
   // allow-list holds for this thread until vmm exits.
   seccomp_.confine_current_thread(security::ThreadKind::EventLoop);
   if (trace_) trace_->start();
+  if (sampler_)
+    sampler_->start([this] {
+      for (auto& runner : runners_) runner->request_sample();
+    });
 
   auto work = boost::asio::make_work_guard(io_);
   io_.run();
@@ -243,6 +251,7 @@ int Machine::run() {
 
   // io_ stops only through request_stop(), which has kicked every vCPU already.
   for (auto& runner : runners_) runner->join();
+  if (sampler_) sampler_->stop();
   if (gdb_server_) gdb_server_->report_exit(run_state_.exit_status(), run_state_.signal());
   signals.cancel();
   serial_->finish();

@@ -46,6 +46,7 @@
 #include "vmm/kvm/VcpuStats.h"
 #include "vmm/kvm/Vm.h"
 #include "vmm/loader/EntryState.h"
+#include "vmm/profile/Sampler.h"
 #include "vmm/loader/KernelLoader.h"
 #include "vmm/security/SeccompFilters.h"
 #include "vmm/serial/SerialBackend.h"
@@ -63,6 +64,8 @@ class Machine final : public RunControl, public control::ControlTarget {
   // Counters of the run (docs/statistics.md): live from the control socket,
   // or at exit.
   nlohmann::json stats() const override;
+  // With --profile, after run(): the sampler and its counts; null otherwise.
+  const profile::Sampler* profile() const { return sampler_.get(); }
 
   void request_stop(int status, std::string report) override { request_stop(status, std::move(report), 0); }
   // `signal`: the host signal that ends the run (the debugger is told), 0 for none.
@@ -144,6 +147,7 @@ class Machine final : public RunControl, public control::ControlTarget {
   // With --gdb only. The target outlives the runners that hold it as DebugHooks.
   std::unique_ptr<debug::GdbTarget> gdb_target_;
   std::unique_ptr<debug::GdbServer> gdb_server_;
+  std::unique_ptr<profile::Sampler> sampler_;  // with --profile only
 
   RunState run_state_;
 };

@@ -22,6 +22,9 @@
 #include "vmm/control/ControlClient.h"
 #include "vmm/control/StatsReport.h"
 #include "vmm/debug/GdbEndpoint.h"
+#include "vmm/profile/Profile.h"
+#include "vmm/profile/Sampler.h"
+#include "vmm/profile/Symbols.h"
 #include "vmm/trace/TraceSummary.h"
 
 namespace {
@@ -51,6 +54,9 @@ struct RunOptions {
   bool gdb_wait = false;
   std::string trace;
   std::optional<double> trace_buffer_mib;
+  std::string profile;
+  std::string profile_symbols;
+  std::optional<long long> profile_hz;
 };
 
 // "256", "256M", "2G" -> MiB.
@@ -132,6 +138,18 @@ int run_vm(const RunOptions& options) {
     if (config.trace.file.empty()) throw InputError("--trace-buffer: needs --trace FILE (or trace.file in the config)");
     config.trace.buffer_mib = *options.trace_buffer_mib;
   }
+  if (!options.profile.empty()) config.profile.file = std::filesystem::absolute(options.profile);
+  if (!options.profile_symbols.empty()) {
+    if (config.profile.file.empty()) throw InputError("--profile-symbols: needs --profile FILE");
+    config.profile.symbols = std::filesystem::absolute(options.profile_symbols);
+  }
+  if (options.profile_hz) {
+    if (config.profile.file.empty()) throw InputError("--profile-hz: needs --profile FILE");
+    if (*options.profile_hz < profile::Sampler::kMinHz || *options.profile_hz > profile::Sampler::kMaxHz)
+      throw InputError("--profile-hz " + std::to_string(*options.profile_hz) + ": expected " +
+                       std::to_string(profile::Sampler::kMinHz) + " to " + std::to_string(profile::Sampler::kMaxHz));
+    config.profile.hz = static_cast<unsigned>(*options.profile_hz);
+  }
   if (config.gdb_wait && config.gdb.empty()) config.gdb = "tcp:127.0.0.1:1234";  // QEMU's -S with -s
   if (!options.inject.empty()) {
     const auto bytes = read_input_file(options.inject, "injection timeline", kMaxConfigBytes);
@@ -164,10 +182,27 @@ int run_vm(const RunOptions& options) {
     stats_file.reset(std::fopen(options.stats.c_str(), "w"));
     if (!stats_file) throw InputError("--stats " + options.stats + ": " + std::strerror(errno));
   }
+  // The symbols and the file before the run too, while the kernel's bytes are here.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> profile_file(nullptr, std::fclose);
+  profile::Symbols symbols;
+  if (!config.profile.file.empty()) {
+    profile_file.reset(std::fopen(config.profile.file.c_str(), "w"));
+    if (!profile_file) throw InputError("--profile " + config.profile.file.string() + ": " + std::strerror(errno));
+    symbols = config.profile.symbols.empty() ? profile::Symbols::from_elf(kernel.bytes, "kernel " + kernel.name)
+                                             : profile::Symbols::from_file(config.profile.symbols);
+  }
   Machine machine(config, kernel);
   // Loaded: a vmlinux's 60-odd MiB need not stay resident for the whole run.
   std::vector<std::uint8_t>().swap(kernel.bytes);
   const int status = machine.run();
+  if (const auto* sampler = machine.profile()) {
+    const auto report = profile::make_report(sampler->samples(), symbols, sampler->elapsed(), sampler->hz());
+    std::fputs(report.folded.c_str(), profile_file.get());
+    std::fputs(report.summary.c_str(), stderr);
+    if (symbols.size() == 0)
+      std::fputs("profile: the kernel image has no symbol table: addresses are raw (--profile-symbols FILE names "
+                 "them)\n", stderr);
+  }
   if (stats_file) {
     auto stats = machine.stats();
     stats["exit_status"] = status;
@@ -268,6 +303,13 @@ int main(int argc, char** argv) {
   run->add_option("--trace-buffer", options.trace_buffer_mib,
                   "MiB of memory the trace buffers may use (default 16; 0.0625 to 4096); events beyond are dropped "
                   "and counted");
+  run->add_option("--profile", options.profile,
+                  "Sample every vCPU's RIP and write the counts by symbol to this file at exit, as folded stacks "
+                  "(vcpuN;ringR;symbol COUNT), with a top-20 table on stderr (docs/profiling.md)");
+  run->add_option("--profile-symbols", options.profile_symbols,
+                  "ELF file, System.map or kallsyms naming the profile's addresses (default: the kernel image's "
+                  "own symbol table)");
+  run->add_option("--profile-hz", options.profile_hz, "Profiler samples per second per vCPU (default 1000; 1 to 10000)");
   run->add_flag("--no-seccomp", options.no_seccomp,
                 "Run without the per-thread system call filters (docs/seccomp.md); for diagnosis");
   run->add_flag("--print-routing", options.print_routing, "Print the GSI routing table and exit");

@@ -162,6 +162,7 @@ VcpuRunner::Step VcpuRunner::run_once(std::atomic_ref<std::uint8_t>& immediate_e
   if constexpr (kTraced) exited = trace::Tracer::now_ns();
   if (error == EINTR || error == EAGAIN) {
     immediate_exit.store(0);
+    if (samples_ && sample_requested_.exchange(false, std::memory_order_relaxed)) take_sample();
     if constexpr (kTraced)
       trace_ring_->push({.start = entered, .end = exited, .a = exited, .kind = trace::RecordKind::KvmRun,
                          .sub = KVM_EXIT_INTR, .track = vcpu_.id()});
@@ -191,6 +192,19 @@ VcpuRunner::Step VcpuRunner::run_once(std::atomic_ref<std::uint8_t>& immediate_e
     trace_ring_->push(record);
   }
   return go_on ? Step::Next : Step::Stop;
+}
+
+void VcpuRunner::take_sample() {
+  const auto began = std::chrono::steady_clock::now();
+  try {
+    const kvm_sregs sregs = vcpu_.sregs();
+    const kvm_regs regs = vcpu_.regs();
+    // CS's RPL is the CPL; real mode runs at 0.
+    samples_->add((sregs.cr0 & 1) ? sregs.cs.selector & 3 : 0, sregs.cs.base + regs.rip);
+  } catch (const std::exception&) {
+    return;  // a vCPU KVM cannot describe now is not sampled; the run goes on
+  }
+  samples_->add_cost(std::chrono::steady_clock::now() - began);
 }
 
 void VcpuRunner::fatal(int status, const std::string& what) {

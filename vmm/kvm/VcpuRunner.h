@@ -21,6 +21,7 @@
 #include "vmm/kvm/EmulationFixups.h"
 #include "vmm/kvm/SyscallCompletion.h"
 #include "vmm/kvm/SystemCalls.h"
+#include "vmm/profile/Profile.h"
 #include "vmm/security/SeccompFilters.h"
 #include "vmm/trace/TraceRing.h"
 
@@ -72,6 +73,13 @@ class VcpuRunner {
   // Before start(), where KVM leaves SYSCALL half done (host_emulates_guest_ring0):
   // this vCPU completes them (SyscallCompletion).
   void complete_syscalls() { syscalls_ = std::make_unique<SyscallCompletion>(vcpu_, memory_); }
+  // Before start(): with --profile, where this vCPU's samples are counted.
+  void set_profile(profile::VcpuSamples* samples) { samples_ = samples; }
+  // With --profile: the next KVM_RUN returns at once and its RIP is counted. Any thread.
+  void request_sample() {
+    sample_requested_.store(true, std::memory_order_relaxed);
+    kick();
+  }
   // Before start(): with --trace, the ring this vCPU's thread records into.
   void set_trace_ring(trace::TraceRing* ring) { trace_ring_ = ring; }
   void start();
@@ -114,6 +122,7 @@ class VcpuRunner {
   template <bool kTraced>
   Step run_once(std::atomic_ref<std::uint8_t>& immediate_exit);
   void wait_while_held(bool for_debugger);
+  void take_sample();
   // Returns false when the exit ends the run.
   bool handle_exit();
   // A failed emulation that is this host's way of reporting an int3 we
@@ -142,6 +151,8 @@ class VcpuRunner {
   const security::SeccompFilters& seccomp_;
   DebugHooks* debug_ = nullptr;
   std::unique_ptr<SyscallCompletion> syscalls_;
+  profile::VcpuSamples* samples_ = nullptr;
+  std::atomic<bool> sample_requested_{false};
   trace::TraceRing* trace_ring_ = nullptr;
   std::thread thread_;
   pthread_t handle_{};
