@@ -120,7 +120,7 @@ void GdbTarget::resume(const std::vector<Resume>& actions) {
   for (std::uint32_t id = 0; id < vcpu_count() && id < actions.size(); ++id) {
     if (actions[id] == Resume::Stay) continue;
     applied_[id] = guest_debug(actions[id] == Resume::Step);
-    vcpus_[id]->set_guest_debug(applied_[id]);
+    vcpus_[id]->request_guest_debug(applied_[id]);  // applied by the vCPU as it leaves park()
     released[id] = true;
   }
   {
@@ -144,7 +144,12 @@ void GdbTarget::release() {
   }
   hardware_ = {};
   applied_.assign(vcpus_.size(), kvm_guest_debug{});
-  for (auto* vcpu : vcpus_) vcpu->set_guest_debug(kvm_guest_debug{});
+  // The guest may be running (a debugger that vanished mid-continue): each
+  // vCPU takes the change on its own thread, kicked out of KVM_RUN for it.
+  for (std::uint32_t id = 0; id < vcpu_count(); ++id) {
+    vcpus_[id]->request_guest_debug(kvm_guest_debug{});
+    kick_(id);
+  }
   {
     std::lock_guard lock(mutex_);
     stop_.reset();

@@ -66,6 +66,19 @@ void Vcpu::set_guest_debug(const kvm_guest_debug& debug) {
   apply_guest_debug();
 }
 
+void Vcpu::request_guest_debug(const kvm_guest_debug& debug) {
+  std::lock_guard lock(debug_mutex_);
+  requested_debug_ = debug;
+  debug_requested_.store(true, std::memory_order_release);
+}
+
+void Vcpu::apply_request() {
+  std::lock_guard lock(debug_mutex_);
+  if (!debug_requested_.exchange(false, std::memory_order_acq_rel)) return;
+  debugger_debug_ = requested_debug_;
+  apply_guest_debug();
+}
+
 bool Vcpu::debugger_steps() {
   std::lock_guard lock(debug_mutex_);
   return debugger_debug_.control & KVM_GUESTDBG_SINGLESTEP;

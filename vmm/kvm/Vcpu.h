@@ -3,6 +3,7 @@
 
 #include <linux/kvm.h>
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -37,6 +38,15 @@ class Vcpu {
   // with the SYSCALL fix-up's (merge_guest_debug). Only while the vCPU is
   // outside KVM_RUN (a debugger stops every vCPU first).
   void set_guest_debug(const kvm_guest_debug& debug);
+  // The debugger's part from any thread (the event loop, while this vCPU may
+  // be in KVM_RUN, where KVM_SET_GUEST_DEBUG would wait for it to exit): kept
+  // until the vCPU's own thread applies it before its next KVM_RUN. The
+  // caller kicks the vCPU if it must take effect now.
+  void request_guest_debug(const kvm_guest_debug& debug);
+  // The vCPU's own thread, before KVM_RUN: a pending request applied.
+  void apply_requested_guest_debug() {
+    if (debug_requested_.load(std::memory_order_acquire)) apply_request();
+  }
   // Whether the debugger's part asks for a single-step.
   bool debugger_steps();
   // The fix-up's part, from the vCPU's own thread.
@@ -63,12 +73,15 @@ class Vcpu {
 
  private:
   void apply_guest_debug();  // with debug_mutex_ held
+  void apply_request();
 
   std::uint32_t id_;
   UniqueFd fd_;
   std::mutex debug_mutex_;
   kvm_guest_debug debugger_debug_{};
   FixupDebug fixup_debug_;
+  kvm_guest_debug requested_debug_{};
+  std::atomic<bool> debug_requested_{false};
   Mapping run_;
 };
 

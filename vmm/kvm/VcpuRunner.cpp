@@ -130,6 +130,7 @@ void VcpuRunner::loop() {
       continue;
     }
     if (nmi_requested_.exchange(false)) vcpu_.inject_nmi();
+    vcpu_.apply_requested_guest_debug();
     if (syscalls_) {
       try {
         syscalls_->refresh_if_due(std::chrono::steady_clock::now());
