@@ -213,7 +213,10 @@ int Machine::run() {
   }
   if (!config_.profile.file.empty()) {
     sampler_ = std::make_unique<profile::Sampler>(io_, config_.profile.hz, runners_.size());
-    for (std::size_t id = 0; id < runners_.size(); ++id) runners_[id]->set_profile(&sampler_->vcpu(id));
+    const int sync = kvm_.check_extension(KVM_CAP_SYNC_REGS);
+    const bool sync_regs = sync > 0 && (sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) ==
+                                           (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+    for (std::size_t id = 0; id < runners_.size(); ++id) runners_[id]->set_profile(&sampler_->vcpu(id), sync_regs);
   }
   if (gdb_target_)
     gdb_server_ =

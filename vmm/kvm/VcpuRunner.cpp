@@ -197,13 +197,21 @@ VcpuRunner::Step VcpuRunner::run_once(std::atomic_ref<std::uint8_t>& immediate_e
 
 void VcpuRunner::take_sample() {
   const auto began = std::chrono::steady_clock::now();
-  try {
-    const kvm_sregs sregs = vcpu_.sregs();
-    const kvm_regs regs = vcpu_.regs();
-    // CS's RPL is the CPL; real mode runs at 0.
+  // CS's RPL is the CPL; real mode runs at 0.
+  const auto count = [this](const kvm_regs& regs, const kvm_sregs& sregs) {
     samples_->add((sregs.cr0 & 1) ? sregs.cs.selector & 3 : 0, sregs.cs.base + regs.rip);
-  } catch (const std::exception&) {
-    return;  // a vCPU KVM cannot describe now is not sampled; the run goes on
+  };
+  kvm_run& run = vcpu_.run_state();
+  std::atomic_ref<__u64> valid(run.kvm_valid_regs);
+  if (sync_regs_ && (valid.load(std::memory_order_relaxed) & KVM_SYNC_X86_SREGS)) {
+    count(run.s.regs.regs, run.s.regs.sregs);
+    valid.store(0, std::memory_order_relaxed);
+  } else {
+    try {
+      count(vcpu_.regs(), vcpu_.sregs());
+    } catch (const std::exception&) {
+      return;  // a vCPU KVM cannot describe now is not sampled; the run goes on
+    }
   }
   samples_->add_cost(std::chrono::steady_clock::now() - began);
 }

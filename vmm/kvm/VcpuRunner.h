@@ -74,10 +74,19 @@ class VcpuRunner {
   // this vCPU completes them (SyscallCompletion).
   void complete_syscalls() { syscalls_ = std::make_unique<SyscallCompletion>(vcpu_, memory_); }
   // Before start(): with --profile, where this vCPU's samples are counted.
-  void set_profile(profile::VcpuSamples* samples) { samples_ = samples; }
+  // With `sync_regs` (KVM_CAP_SYNC_REGS), KVM hands the registers over in
+  // kvm_run at the kicked exit, and a sample needs no ioctl.
+  void set_profile(profile::VcpuSamples* samples, bool sync_regs) {
+    samples_ = samples;
+    sync_regs_ = sync_regs;
+  }
   // With --profile: the next KVM_RUN returns at once and its RIP is counted. Any thread.
   void request_sample() {
     sample_requested_.store(true, std::memory_order_relaxed);
+    // Read by KVM as the vCPU leaves KVM_RUN; the vCPU thread clears it once sampled.
+    if (sync_regs_)
+      std::atomic_ref<__u64>(vcpu_.run_state().kvm_valid_regs)
+          .store(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS, std::memory_order_relaxed);
     kick();
   }
   // Before start(): with --trace, the ring this vCPU's thread records into.
@@ -153,6 +162,7 @@ class VcpuRunner {
   std::unique_ptr<SyscallCompletion> syscalls_;
   profile::VcpuSamples* samples_ = nullptr;
   std::atomic<bool> sample_requested_{false};
+  bool sync_regs_ = false;
   trace::TraceRing* trace_ring_ = nullptr;
   std::thread thread_;
   pthread_t handle_{};
