@@ -205,15 +205,16 @@ int Machine::run() {
 
   // The event loop wakes PIT deadlines; keep the kernel from batching them.
   ::prctl(PR_SET_TIMERSLACK, 1UL);
+  const int sync = kvm_.check_extension(KVM_CAP_SYNC_REGS);
+  const bool sync_sregs = sync > 0 && (sync & KVM_SYNC_X86_SREGS);
   for (auto& vcpu : vcpus_) {
     runners_.push_back(std::make_unique<VcpuRunner>(*vcpu, io_bus_, mmio_bus_, memory_, *this, seccomp_));
     runners_.back()->set_debug_hooks(gdb_target_.get());
-    if (complete_syscalls_) runners_.back()->complete_syscalls();
+    if (complete_syscalls_) runners_.back()->complete_syscalls(sync_sregs);
     if (trace_) runners_.back()->set_trace_ring(&trace_->tracer().vcpu_ring(vcpu->id()));
   }
   if (!config_.profile.file.empty()) {
     sampler_ = std::make_unique<profile::Sampler>(io_, config_.profile.hz, runners_.size());
-    const int sync = kvm_.check_extension(KVM_CAP_SYNC_REGS);
     const bool sync_regs = sync > 0 && (sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) ==
                                            (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
     for (std::size_t id = 0; id < runners_.size(); ++id) runners_[id]->set_profile(&sampler_->vcpu(id), sync_regs);

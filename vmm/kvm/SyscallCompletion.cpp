@@ -25,16 +25,28 @@ bool host_emulates_guest_ring0() {
   return !vmx && !svm;
 }
 
-void SyscallCompletion::refresh_if_due(std::chrono::steady_clock::time_point now) {
-  // Until the guest has a #PF handler, at every exit: a kernel may set its
-  // IDT up and enter user space within milliseconds (the bundled one does).
+void SyscallCompletion::refresh_if_due(std::chrono::steady_clock::time_point now, const kvm_sregs* synced) {
+  if (synced) {
+    // A kernel may set its IDT up and enter user space within milliseconds
+    // (the bundled one does): a new IDT register is looked at before the
+    // next entry.
+    const bool moved = synced->idt.base != idt_base_ || synced->idt.limit != idt_limit_ || synced->efer != efer_;
+    if (!moved && now < next_refresh_) return;
+    next_refresh_ = now + kRefreshInterval;
+    refresh(*synced);
+    return;
+  }
+  // Without them, a KVM_GET_SREGS before every entry until the guest has a
+  // #PF handler, then every kRefreshInterval.
   if (armed_ && now < next_refresh_) return;
   next_refresh_ = now + kRefreshInterval;
-  refresh();
+  refresh(vcpu_.sregs());
 }
 
-void SyscallCompletion::refresh() {
-  const kvm_sregs sregs = vcpu_.sregs();
+void SyscallCompletion::refresh(const kvm_sregs& sregs) {
+  idt_base_ = sregs.idt.base;
+  idt_limit_ = sregs.idt.limit;
+  efer_ = sregs.efer;
   std::optional<std::uint64_t> handler;
   std::uint8_t gate[kGateBytes];
   if ((sregs.efer & x86::kEferLma) && sregs.idt.limit >= kPageFaultVector * kGateBytes + kGateBytes - 1 &&

@@ -12,12 +12,15 @@
 // Any other #PF goes on untouched: the breakpoint is lifted for one
 // single-step over the handler's first instruction, then set again.
 //
-// The gate is read before every KVM_RUN until the guest has a #PF handler.
-// The guest may move its handler later (Linux does, early in boot): from then
-// on it is read again before a KVM_RUN every kRefreshInterval, so a guest that
-// changes its #PF handler and makes a SYSCALL from ring 3 within that time
-// with no exit in between would see the plain #PF. Neither the bundled kernel
-// nor Linux does: both set up their IDT long before user space.
+// The gate is read from guest memory whenever the IDT register changes, and
+// every kRefreshInterval besides, since a guest may rewrite its gate in place
+// (Linux does, early in boot): a guest that changes its #PF handler and makes
+// a SYSCALL from ring 3 within that time with no exit in between would see
+// the plain #PF. Neither the bundled kernel nor Linux does: both set up their
+// IDT long before user space. KVM hands the IDT register over in kvm_run at
+// each exit (KVM_CAP_SYNC_REGS), so watching it costs no ioctl; without that
+// capability it is read with KVM_GET_SREGS before every entry until the guest
+// has a #PF handler, then every kRefreshInterval.
 //
 // Only where KVM runs guest ring 0 in its emulator (host_emulates_guest_ring0);
 // on hardware virtualization SYSCALL is the CPU's and none of this exists.
@@ -45,8 +48,11 @@ class SyscallCompletion {
   SyscallCompletion(Vcpu& vcpu, const GuestMemory& memory) : vcpu_(vcpu), memory_(memory) {}
 
   // Before a KVM_RUN: reads the #PF gate (until there is one, every time; then
-  // when kRefreshInterval has passed) and moves the breakpoint to the handler it names.
-  void refresh_if_due(std::chrono::steady_clock::time_point now);
+  // when kRefreshInterval has passed or the IDT register changed) and moves
+  // the breakpoint to the handler it names. `synced`: the special registers
+  // KVM left in kvm_run at the last exit (KVM_CAP_SYNC_REGS), so that no
+  // ioctl is needed; null where there are none (KVM_GET_SREGS then).
+  void refresh_if_due(std::chrono::steady_clock::time_point now, const kvm_sregs* synced);
 
   enum class Verdict {
     NotOurs,    // a debug exit for the debugger, or the guest's own #DB
@@ -63,7 +69,7 @@ class SyscallCompletion {
   std::optional<std::uint64_t> armed_at() const { return armed_; }
 
  private:
-  void refresh();
+  void refresh(const kvm_sregs& sregs);
   // `length` bytes at a guest-virtual address, through the vCPU's page tables;
   // false when any of them is not in guest RAM.
   bool read_virtual(const kvm_sregs& sregs, std::uint64_t address, std::uint8_t* out, std::size_t length) const;
@@ -73,6 +79,8 @@ class SyscallCompletion {
   std::optional<std::uint64_t> armed_;
   bool stepping_over_ = false;
   std::chrono::steady_clock::time_point next_refresh_{};
+  std::uint64_t idt_base_ = 0, efer_ = 0;
+  std::uint16_t idt_limit_ = 0;
 };
 
 }  // namespace vmm

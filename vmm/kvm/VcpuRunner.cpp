@@ -120,6 +120,7 @@ void VcpuRunner::loop() {
   // After a kick we clear immediate_exit and only then look at the flags, so a
   // kick is either seen in the flags or lands on the next KVM_RUN.
   std::atomic_ref<std::uint8_t> immediate_exit(vcpu_.run_state().immediate_exit);
+  std::atomic_ref<__u64>(vcpu_.run_state().kvm_valid_regs).store(synced_always_, std::memory_order_relaxed);
   while (!control_.stopping()) {
     if (control_.paused()) {
       wait_while_held(false);
@@ -133,7 +134,8 @@ void VcpuRunner::loop() {
     vcpu_.apply_requested_guest_debug();
     if (syscalls_) {
       try {
-        syscalls_->refresh_if_due(std::chrono::steady_clock::now());
+        const kvm_sregs* synced = synced_always_ && exited_once_ ? &vcpu_.run_state().s.regs.sregs : nullptr;
+        syscalls_->refresh_if_due(std::chrono::steady_clock::now(), synced);
       } catch (const std::exception& error) {
         fatal(exit_status::kHostError, std::string("SYSCALL fix-up: ") + error.what() + "; guest state:");
         return;
@@ -161,6 +163,7 @@ VcpuRunner::Step VcpuRunner::run_once(std::atomic_ref<std::uint8_t>& immediate_e
   if constexpr (kTraced) entered = trace::Tracer::now_ns();
   const int error = vcpu_.run();
   if constexpr (kTraced) exited = trace::Tracer::now_ns();
+  exited_once_ = true;
   if (error == EINTR || error == EAGAIN) {
     immediate_exit.store(0);
     if (samples_ && sample_requested_.exchange(false, std::memory_order_relaxed)) take_sample();
@@ -203,9 +206,10 @@ void VcpuRunner::take_sample() {
   };
   kvm_run& run = vcpu_.run_state();
   std::atomic_ref<__u64> valid(run.kvm_valid_regs);
-  if (sync_regs_ && (valid.load(std::memory_order_relaxed) & KVM_SYNC_X86_SREGS)) {
+  // REGS only ever comes from request_sample().
+  if (sync_regs_ && (valid.load(std::memory_order_relaxed) & KVM_SYNC_X86_REGS)) {
     count(run.s.regs.regs, run.s.regs.sregs);
-    valid.store(0, std::memory_order_relaxed);
+    valid.store(synced_always_, std::memory_order_relaxed);
   } else {
     try {
       count(vcpu_.regs(), vcpu_.sregs());

@@ -72,7 +72,12 @@ class VcpuRunner {
   void set_debug_hooks(DebugHooks* hooks) { debug_ = hooks; }
   // Before start(), where KVM leaves SYSCALL half done (host_emulates_guest_ring0):
   // this vCPU completes them (SyscallCompletion).
-  void complete_syscalls() { syscalls_ = std::make_unique<SyscallCompletion>(vcpu_, memory_); }
+  // With `sync_sregs` (KVM_CAP_SYNC_REGS), KVM leaves the special registers
+  // in kvm_run at every exit, and watching the guest's IDT costs no ioctl.
+  void complete_syscalls(bool sync_sregs) {
+    syscalls_ = std::make_unique<SyscallCompletion>(vcpu_, memory_);
+    synced_always_ = sync_sregs ? KVM_SYNC_X86_SREGS : 0;
+  }
   // Before start(): with --profile, where this vCPU's samples are counted.
   // With `sync_regs` (KVM_CAP_SYNC_REGS), KVM hands the registers over in
   // kvm_run at the kicked exit, and a sample needs no ioctl.
@@ -86,7 +91,7 @@ class VcpuRunner {
     // Read by KVM as the vCPU leaves KVM_RUN; the vCPU thread clears it once sampled.
     if (sync_regs_)
       std::atomic_ref<__u64>(vcpu_.run_state().kvm_valid_regs)
-          .store(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS, std::memory_order_relaxed);
+          .store(synced_always_ | KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS, std::memory_order_relaxed);
     kick();
   }
   // Before start(): with --trace, the ring this vCPU's thread records into.
@@ -163,6 +168,9 @@ class VcpuRunner {
   profile::VcpuSamples* samples_ = nullptr;
   std::atomic<bool> sample_requested_{false};
   bool sync_regs_ = false;
+  // What KVM copies into kvm_run at every exit, sample or not.
+  __u64 synced_always_ = 0;
+  bool exited_once_ = false;
   trace::TraceRing* trace_ring_ = nullptr;
   std::thread thread_;
   pthread_t handle_{};
