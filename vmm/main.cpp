@@ -200,8 +200,13 @@ int run_vm(const RunOptions& options) {
     std::fputs(report.folded.c_str(), profile_file.get());
     std::fputs(report.summary.c_str(), stderr);
     if (symbols.size() == 0)
-      std::fputs("profile: the kernel image has no symbol table: addresses are raw (--profile-symbols FILE names "
-                 "them)\n", stderr);
+      std::fputs(config.profile.symbols.empty()
+                     ? "profile: the kernel image has no symbol table: addresses are raw (--profile-symbols FILE "
+                       "names them)\n"
+                     : ("profile: " + config.profile.symbols.string() +
+                        " has no symbol table: addresses are raw (a stripped ELF names nothing; give a System.map "
+                        "or kallsyms)\n").c_str(),
+                 stderr);
   }
   if (stats_file) {
     auto stats = machine.stats();
