@@ -378,3 +378,53 @@ TEST(Gdb, GarbageBadChecksumsHugePacketsAndAVanishingClientLeaveTheVmRunning) {
 
 }  // namespace
 }  // namespace vmm::testing
+
+namespace vmm::testing {
+namespace {
+
+// The debug registers are shared between GDB and the SYSCALL fix-up
+// (vmm/kvm/GuestDebug.h). Where the fix-up runs (KVM emulates guest ring 0:
+// no VMX or SVM on the host), GDB gets three hardware breakpoints and a clear
+// refusal of a fourth, and the fix-up keeps working with GDB's three set:
+// crash=syscall still enters ring 0 (debug-exit 6). On hardware
+// virtualization GDB gets all four.
+TEST(Gdb, HardwareBreakpointsAndTheSyscallFixupShareTheDebugRegisters) {
+  REQUIRE_KVM();
+  const bool emulated = !host_has_hardware_virtualization();
+  const std::string socket = scratch_path("gdb.sock");
+  VmmRun run;
+  run.args = {"run", "--gdb", "unix:" + socket, "--gdb-wait", "--vcpus", "1", "--cmdline", "tasks=1 crash=syscall",
+              "--timeout", "60s"};
+  run.limit = std::chrono::seconds(90);
+  auto vm = std::async(std::launch::async, [run] { return run_vmm(run); });
+  RspClient client(socket);
+  ASSERT_TRUE(client.connected());
+  client.send("?");
+  EXPECT_EQ(client.receive().rfind("T05thread:", 0), 0u);
+  // Execute breakpoints where the guest never goes.
+  for (const char* address : {"7fff0000", "7fff1000", "7fff2000"}) {
+    client.send(std::string("Z1,") + address + ",1");
+    EXPECT_EQ(client.receive(), "OK") << address;
+  }
+  client.send("Z1,7fff3000,1");
+  const std::string fourth = client.receive();
+  if (emulated) {
+    EXPECT_EQ(fourth.rfind("E", 0), 0u) << fourth;
+  } else {
+    EXPECT_EQ(fourth, "OK");
+  }
+  client.send("c");
+  EXPECT_EQ(client.receive(60000), "W06") << "SYSCALL from ring 3 reached its ring-0 entry";
+  const auto result = vm.get();
+  EXPECT_EQ(result.exit_status, 6) << describe(result);
+  EXPECT_NE(result.out.find("syscall: entered ring 0 from ring 3, cs=0x8"), std::string::npos) << describe(result);
+  if (emulated) {
+    EXPECT_NE(result.err.find("no debug register left for another hardware breakpoint or watchpoint: 3 in use (the "
+                              "fourth completes the SYSCALLs this host leaves half done)"),
+              std::string::npos)
+        << result.err;
+  }
+}
+
+}  // namespace
+}  // namespace vmm::testing

@@ -87,17 +87,6 @@ constexpr const char* kStdinDone = "typed on stdin: 42";
 constexpr const char* kSocketCommand = "cat /proc/interrupts; echo sent through the socket: $((6 * 8))\n";
 constexpr const char* kSocketDone = "sent through the socket: 48";
 
-// True where the host CPU has hardware virtualization (VMX or SVM): there,
-// none of vmm's emulation fix-ups may fire.
-bool host_has_hardware_virtualization() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line))
-    if (line.rfind("flags", 0) == 0)
-      return line.find(" vmx") != std::string::npos || line.find(" svm") != std::string::npos;
-  return false;
-}
-
 nlohmann::json read_stats(const std::string& path) {
   std::ifstream file(path);
   return nlohmann::json::parse(file, nullptr, false);

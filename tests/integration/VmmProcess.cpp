@@ -217,4 +217,13 @@ std::string scratch_path(const std::string& name) {
   return ::testing::TempDir() + prefix + "." + name;
 }
 
+bool host_has_hardware_virtualization() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line))
+    if (line.rfind("flags", 0) == 0)
+      return line.find(" vmx") != std::string::npos || line.find(" svm") != std::string::npos;
+  return false;
+}
+
 }  // namespace vmm::testing

@@ -72,6 +72,12 @@ int connect_unix(const std::string& path);
 // two tests of one suite must not share a socket or a config file.
 std::string scratch_path(const std::string& name);
 
+// True where the host CPU has hardware virtualization (VMX or SVM in
+// /proc/cpuinfo). Elsewhere a usable /dev/kvm runs guest ring 0 in KVM's
+// instruction emulator (nested kvm_pvm), and vmm's emulation fix-ups and
+// SYSCALL completion are armed; here none of them may fire.
+bool host_has_hardware_virtualization();
+
 // True when `program` is on PATH.
 bool have_program(const std::string& program);
 
