@@ -2,27 +2,13 @@
 
 #include <cstring>
 
+#include "vmm/kvm/Segments.h"
+
 namespace vmm::x86 {
 
 namespace {
 
-constexpr std::uint8_t kCodeExecuteReadAccessed = 11, kDataReadWriteAccessed = 3;
 constexpr std::uint8_t kInterruptGate = 14, kTrapGate = 15;
-
-// The flat segments SYSCALL and SYSRET load (SDM: base 0, limit FFFFFH with
-// 4-KByte granularity, S = 1, P = 1); KVM wants the limit in bytes.
-kvm_segment flat(std::uint16_t selector, std::uint8_t type, std::uint8_t dpl) {
-  kvm_segment segment{};
-  segment.base = 0;
-  segment.limit = 0xffffffff;
-  segment.selector = selector;
-  segment.type = type;
-  segment.present = 1;
-  segment.dpl = dpl;
-  segment.s = 1;
-  segment.g = 1;
-  return segment;
-}
 
 }  // namespace
 
@@ -43,10 +29,10 @@ bool is_half_done_syscall(const ExceptionFrame& frame, std::uint64_t cr2, std::u
 
 void complete_syscall(kvm_regs& regs, kvm_sregs& sregs, const ExceptionFrame& frame, const SystemCallMsrs& msrs) {
   const auto selector = static_cast<std::uint16_t>(msrs.star >> 32);
-  sregs.cs = flat(selector & 0xfffc, kCodeExecuteReadAccessed, 0);
-  sregs.cs.l = 1;
-  sregs.ss = flat(static_cast<std::uint16_t>(selector + 8), kDataReadWriteAccessed, 0);
-  sregs.ss.db = 1;
+  sregs.cs = flat_segment(selector & 0xfffc, kTypeCodeExecuteReadAccessed);
+  sregs.cs.l = 1;  // 64-bit code: L set, D clear
+  sregs.cs.db = 0;
+  sregs.ss = flat_segment(static_cast<std::uint16_t>(selector + 8), kTypeDataReadWriteAccessed);
   regs.rip = msrs.lstar;
   regs.rsp = frame.rsp;
   // Every instruction that completes clears RF; the #PF's delivery set it in the frame.
@@ -59,18 +45,17 @@ std::optional<Fault> sysret(kvm_regs& regs, kvm_sregs& sregs, const SystemCallMs
   const auto base = static_cast<std::uint16_t>(msrs.star >> 48);
   if (operand64) {
     regs.rip = regs.rcx;
-    sregs.cs = flat(static_cast<std::uint16_t>((base + 16) | 3), kCodeExecuteReadAccessed, 3);
+    sregs.cs = flat_segment(static_cast<std::uint16_t>((base + 16) | 3), kTypeCodeExecuteReadAccessed, 3);
     sregs.cs.l = 1;
+    sregs.cs.db = 0;
   } else {
     regs.rip = regs.rcx & 0xffffffff;
-    sregs.cs = flat(static_cast<std::uint16_t>(base | 3), kCodeExecuteReadAccessed, 3);
-    sregs.cs.db = 1;
+    sregs.cs = flat_segment(static_cast<std::uint16_t>(base | 3), kTypeCodeExecuteReadAccessed, 3);
   }
   regs.rflags = (regs.r11 & kSysretRflagsMask) | kRflagsFixed;
   // SS.Selector <- (IA32_STAR[63:48] + 8) OR 3; the SDM leaves SS's cached
   // descriptor flat, DPL 3, B = 1.
-  sregs.ss = flat(static_cast<std::uint16_t>((base + 8) | 3), kDataReadWriteAccessed, 3);
-  sregs.ss.db = 1;
+  sregs.ss = flat_segment(static_cast<std::uint16_t>((base + 8) | 3), kTypeDataReadWriteAccessed, 3);
   return std::nullopt;
 }
 

@@ -4,6 +4,7 @@
 
 #include "vmm/Errors.h"
 #include "vmm/kvm/ControlRegisters.h"
+#include "vmm/kvm/Segments.h"
 #include "vmm/kvm/Vcpu.h"
 
 namespace vmm {
@@ -24,8 +25,6 @@ constexpr std::uint64_t kRflagsReserved = 0x2;
 // The GDT selectors of both protocols' flat code and data segments.
 constexpr std::uint16_t kCodeSelector = 0x10;
 constexpr std::uint16_t kDataSelector = 0x18;
-constexpr std::uint8_t kTypeCodeExecuteReadAccessed = 0xb;
-constexpr std::uint8_t kTypeDataReadWriteAccessed = 0x3;
 
 std::uint32_t lapic_reg(const kvm_lapic_state& state, std::size_t offset) {
   std::uint32_t value;
@@ -43,20 +42,6 @@ void set_lvt(kvm_lapic_state& state, std::size_t offset, std::uint32_t delivery_
   set_lapic_reg(state, offset, value);
 }
 
-kvm_segment flat_segment(std::uint16_t selector, std::uint8_t type) {
-  kvm_segment segment{};
-  segment.base = 0;
-  segment.limit = 0xffffffff;
-  segment.selector = selector;
-  segment.type = type;
-  segment.present = 1;
-  segment.dpl = 0;
-  segment.db = 1;
-  segment.s = 1;
-  segment.g = 1;
-  return segment;
-}
-
 }  // namespace
 
 kvm_lapic_state with_bios_lint_wiring(kvm_lapic_state lapic, bool boot_processor) {
@@ -67,8 +52,8 @@ kvm_lapic_state with_bios_lint_wiring(kvm_lapic_state lapic, bool boot_processor
 
 kvm_sregs with_entry_mode(kvm_sregs sregs, const EntryState& entry) {
   using namespace x86;
-  sregs.cs = flat_segment(kCodeSelector, kTypeCodeExecuteReadAccessed);
-  sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = flat_segment(kDataSelector, kTypeDataReadWriteAccessed);
+  sregs.cs = x86::flat_segment(kCodeSelector, x86::kTypeCodeExecuteReadAccessed);
+  sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = x86::flat_segment(kDataSelector, x86::kTypeDataReadWriteAccessed);
   switch (entry.mode) {
     case EntryState::Mode::Protected32Flat:
       sregs.cr0 = (sregs.cr0 | kCr0Pe) & ~kCr0Pg;
