@@ -107,11 +107,17 @@ void check_fixups(const nlohmann::json& stats, const char* run, std::uint64_t mi
   EXPECT_GE(fixups["syscall"].get<std::uint64_t>(), min_syscalls) << fixups.dump();
 }
 
-std::vector<std::string> linux_args(const std::string& initrd) {
-  return {"run",      std::string(VMM_SOURCE_DIR) + "/configs/linux.json",
-          "--kernel", (linux_cache() / "vmlinux").string(),
-          "--initrd", initrd,
-          "--timeout", "1500s"};
+// configs/linux.json with Debian's kernel, `initrd` and `extra` flags, with
+// limits for a boot that takes minutes where ring 0 is emulated.
+VmmRun linux_run(const std::string& initrd, const std::vector<std::string>& extra) {
+  VmmRun run;
+  run.args = {"run",      std::string(VMM_SOURCE_DIR) + "/configs/linux.json",
+              "--kernel", (linux_cache() / "vmlinux").string(),
+              "--initrd", initrd,
+              "--timeout", "1500s"};
+  run.args.insert(run.args.end(), extra.begin(), extra.end());
+  run.limit = std::chrono::minutes(27);
+  return run;
 }
 
 void print_elapsed(const char* what, const VmmResult& result) {
@@ -141,10 +147,7 @@ TEST(Linux, DebiansKernelBootsToTheShellOnVmmsDevicesAndTwoCpus) {
   std::string socket_error;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now(), shell;
 
-  VmmRun run;
-  run.args = linux_args((linux_cache() / "initramfs.cpio").string());
-  run.args.insert(run.args.end(), {"--control", socket, "--stats", stats_path});
-  run.limit = std::chrono::minutes(27);
+  VmmRun run = linux_run((linux_cache() / "initramfs.cpio").string(), {"--control", socket, "--stats", stats_path});
   // Answers the console as a user would: a command once the prompt is back.
   run.type_when = [&](const std::string& out) -> std::string {
     switch (step) {
@@ -241,10 +244,7 @@ TEST(Linux, PoweroffFromTheShellEndsTheRunThroughAcpi) {
   REQUIRE_KVM();
   REQUIRE_LINUX_IMAGES();
   const std::string stats_path = scratch_path("stats.json");
-  VmmRun run;
-  run.args = linux_args((linux_cache() / "initramfs.cpio").string());
-  run.args.insert(run.args.end(), {"--stats", stats_path});
-  run.limit = std::chrono::minutes(27);
+  VmmRun run = linux_run((linux_cache() / "initramfs.cpio").string(), {"--stats", stats_path});
   bool typed = false;
   run.type_when = [&](const std::string& out) -> std::string {
     if (typed || !prompt_after(out, kMarker)) return "";
@@ -271,10 +271,7 @@ TEST(Linux, AnInitramfsOfYourOwnRunsItsInitAndReboots) {
     GTEST_SKIP() << "needs musl-gcc and cpio at configure time (tools/setup installs musl-tools and cpio)";
   }
   const std::string stats_path = scratch_path("stats.json");
-  VmmRun run;
-  run.args = linux_args(initramfs);
-  run.args.insert(run.args.end(), {"--stats", stats_path});
-  run.limit = std::chrono::minutes(27);
+  VmmRun run = linux_run(initramfs, {"--stats", stats_path});
   const VmmResult result = run_vmm(run);
   print_elapsed("Linux boot of an own initramfs", result);
   EXPECT_EQ(result.exit_status, 0) << describe(result);
@@ -340,10 +337,8 @@ TEST(Linux, GdbFollowsForkAndExecveThroughTheKernel) {
   });
   std::future<std::string> gdb;
   enum class Step { Booting, Debugging, PoweringOff } step = Step::Booting;
-  VmmRun run;
-  run.args = linux_args((linux_cache() / "initramfs.cpio").string());
-  run.args.insert(run.args.end(), {"--gdb", "unix:" + gdb_socket, "--control", control});
-  run.limit = std::chrono::minutes(27);
+  VmmRun run =
+      linux_run((linux_cache() / "initramfs.cpio").string(), {"--gdb", "unix:" + gdb_socket, "--control", control});
   run.type_when = [&](const std::string& out) -> std::string {
     switch (step) {
       case Step::Booting:

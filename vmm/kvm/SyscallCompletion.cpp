@@ -57,7 +57,8 @@ void SyscallCompletion::refresh(const kvm_sregs& sregs) {
   if (!stepping_over_) vcpu_.set_fixup_debug({armed_, false});
 }
 
-SyscallCompletion::Outcome SyscallCompletion::on_debug_exit(const kvm_debug_exit_arch& exit) {
+SyscallCompletion::Outcome SyscallCompletion::on_debug_exit(const kvm_debug_exit_arch& exit,
+                                                            const kvm_sregs* synced) {
   const bool debuggers = (exit.dr6 & kDr6DebuggerSlots) || ((exit.dr6 & kDr6SingleStep) && vcpu_.debugger_steps());
   if (stepping_over_ && (exit.dr6 & kDr6SingleStep)) {
     stepping_over_ = false;
@@ -67,7 +68,7 @@ SyscallCompletion::Outcome SyscallCompletion::on_debug_exit(const kvm_debug_exit
   if (!(exit.dr6 & kDr6FixupSlot) || !armed_ || exit.pc != *armed_) return {Verdict::NotOurs, true};
 
   kvm_regs regs = vcpu_.regs();
-  kvm_sregs sregs = vcpu_.sregs();
+  kvm_sregs sregs = synced ? *synced : vcpu_.sregs();
   std::uint64_t words[6];
   if (read_virtual(sregs, regs.rsp, reinterpret_cast<std::uint8_t*>(words), sizeof words)) {
     const x86::ExceptionFrame frame{words[0], words[1], words[2], words[3], words[4], words[5]};

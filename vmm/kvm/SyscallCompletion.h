@@ -63,7 +63,8 @@ class SyscallCompletion {
     Verdict verdict;
     bool debugger_too;  // the same exit is also one of the debugger's (its breakpoint, its step)
   };
-  Outcome on_debug_exit(const kvm_debug_exit_arch& exit);
+  // `synced`: as for refresh_if_due, the special registers of this exit.
+  Outcome on_debug_exit(const kvm_debug_exit_arch& exit, const kvm_sregs* synced);
 
   // Where the breakpoint is: the guest's #PF handler; none before the guest has one.
   std::optional<std::uint64_t> armed_at() const { return armed_; }

@@ -134,8 +134,7 @@ void VcpuRunner::loop() {
     vcpu_.apply_requested_guest_debug();
     if (syscalls_) {
       try {
-        const kvm_sregs* synced = synced_always_ && exited_once_ ? &vcpu_.run_state().s.regs.sregs : nullptr;
-        syscalls_->refresh_if_due(std::chrono::steady_clock::now(), synced);
+        syscalls_->refresh_if_due(std::chrono::steady_clock::now(), synced_sregs());
       } catch (const std::exception& error) {
         fatal(exit_status::kHostError, std::string("SYSCALL fix-up: ") + error.what() + "; guest state:");
         return;
@@ -299,7 +298,7 @@ bool VcpuRunner::handle_exit() {
 
 bool VcpuRunner::handle_debug_exit(const kvm_debug_exit_arch& exit) {
   if (syscalls_) {
-    const auto outcome = syscalls_->on_debug_exit(exit);
+    const auto outcome = syscalls_->on_debug_exit(exit, synced_sregs());
     if (outcome.verdict == SyscallCompletion::Verdict::Completed) note_fixup(EmulationFixup::Kind::Syscall, "syscall");
     if (outcome.verdict != SyscallCompletion::Verdict::NotOurs && !(outcome.debugger_too && debug_)) return true;
   }

@@ -137,6 +137,11 @@ class VcpuRunner {
   Step run_once(std::atomic_ref<std::uint8_t>& immediate_exit);
   void wait_while_held(bool for_debugger);
   void take_sample();
+  // The special registers KVM left in kvm_run at the last exit; null where it
+  // leaves none (no KVM_CAP_SYNC_REGS) or before the first exit.
+  const kvm_sregs* synced_sregs() {
+    return synced_always_ && exited_once_ ? &vcpu_.run_state().s.regs.sregs : nullptr;
+  }
   // Returns false when the exit ends the run.
   bool handle_exit();
   // A failed emulation that is this host's way of reporting an int3 we
