@@ -43,8 +43,13 @@ enum trace_event_type {
                             * also when a wait finds its line's interrupt already taken (it came first) */
     TRACE_SWITCH = 5,      /* arg0 enum trace_switch_reason, arg1 prev task, arg2 next task */
     TRACE_SYSCALL = 6,     /* arg0 system call number, arg1 task */
-    TRACE_TASK_START = 7,  /* the task's first run: arg1 task, arg2 kind (0 worker, 1 waiter, 2 sleeper) */
+    TRACE_TASK_START = 7,  /* the task's first run: arg1 task, arg2 kind (0 worker, 1 waiter, 2 sleeper, 4 process) */
     TRACE_TASK_EXIT = 8,   /* arg1 task */
+    /* Processes (programs from the initrd); their task ids are their pids. */
+    TRACE_PROC_FORK = 9,   /* arg1 parent pid (0: the kernel, for init), arg2 child pid */
+    TRACE_PROC_EXEC = 10,  /* arg1 pid: a new image replaced its old one */
+    TRACE_PROC_EXIT = 11,  /* arg0 wait status (Linux's encoding), arg1 pid: now a zombie */
+    TRACE_PROC_WAIT = 12,  /* arg0 wait status, arg1 parent pid, arg2 child pid reaped */
 };
 
 enum trace_switch_reason {

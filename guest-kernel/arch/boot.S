@@ -110,10 +110,12 @@ gdt_ptr:
  * over all levels. Everything else is supervisor-only. */
     .section .data.pagetables, "aw"
     .p2align 12
-    .globl pml4
+    .globl pml4, pdpt, pd
 pml4:
     .quad pdpt + (PTE_P | PTE_W | PTE_U)
-    .fill 511, 8, 0
+    .fill 255, 8, 0
+    .quad pdpt_direct + (PTE_P | PTE_W) /* 0xFFFF800000000000: arch/mmu.h */
+    .fill 255, 8, 0
 pdpt:
     .quad pd + (PTE_P | PTE_W | PTE_U)
     .quad 0, 0
@@ -134,6 +136,18 @@ pd_apic:
     .quad 0xFEC00000 + (PTE_P | PTE_W | PTE_PWT | PTE_PCD | PTE_PS)
     .quad 0xFEE00000 + (PTE_P | PTE_W | PTE_PWT | PTE_PCD | PTE_PS)
     .fill 8, 8, 0
+/* The direct map (arch/mmu.h): the same first 1 GiB again, supervisor
+ * only, at the top half. Every process's page tables share it, so the
+ * kernel reaches any physical page whichever address space is loaded. */
+pdpt_direct:
+    .quad pd_direct + (PTE_P | PTE_W)
+    .fill 511, 8, 0
+pd_direct:
+    .set addr, 0
+    .rept 512
+    .quad addr + (PTE_P | PTE_W | PTE_PS)
+    .set addr, addr + 0x200000
+    .endr
 pt0:
     .quad 0
     .set addr, 0x1000

@@ -46,6 +46,13 @@ struct cpu {
     struct tss tss;
     uint8_t iomap[IOMAP_BYTES]; /* must follow tss directly (gdt.c checks) */
     uint8_t iomap_end;          /* 0xFF */
+    /* The kernel GS base points here (swapgs in syscall_entry, whose
+     * offsets these are): the running task's kernel stack top, and room
+     * for the user's RSP while the entry switches stacks. */
+    struct {
+        uint64_t kstack;   /* 0 */
+        uint64_t user_rsp; /* 8 */
+    } syscall;
     unsigned id;      /* index into cpus[] */
     uint8_t apic_id;  /* from the MP table */
     bool bsp;

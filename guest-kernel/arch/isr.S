@@ -70,6 +70,30 @@ irq_bench_entry:
     pushq irq_bench_vector(%rip)
     jmp isr_common
 
+/* The syscall instruction's entry (IA32_LSTAR; kernel/proc.c arms it for
+ * programs). The CPU is in ring 0 with CS and SS from IA32_STAR, RCX = the
+ * user's RIP, R11 = its RFLAGS and IF cleared by IA32_FMASK, but RSP still
+ * the user's: swapgs reaches this CPU's kernel stack (struct cpu's
+ * syscall area), and swaps back at once, since the kernel itself never
+ * uses GS. The frame built is the one an interrupt from ring 3 leaves,
+ * so the way back is the same iretq as every other (which also restores
+ * RCX and R11 to what syscall left there, as Linux's return does). */
+    .p2align 4
+    .globl syscall_entry
+syscall_entry:
+    swapgs
+    movq %rsp, %gs:8
+    movq %gs:0, %rsp
+    pushq $0x1b          /* SS: USER_DS */
+    pushq %gs:8          /* RSP */
+    swapgs
+    pushq %r11           /* RFLAGS */
+    pushq $0x23          /* CS: USER_CS */
+    pushq %rcx           /* RIP */
+    pushq $0             /* error code */
+    pushq $0x100         /* SYSCALL64_VECTOR */
+    jmp isr_common
+
     .p2align 4
 isr_common:
     /* A task may leave DF set; C code assumes it clear. */

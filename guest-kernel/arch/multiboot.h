@@ -7,6 +7,7 @@
 
 #define MBI_FLAG_MEM (1u << 0)
 #define MBI_FLAG_CMDLINE (1u << 2)
+#define MBI_FLAG_MODS (1u << 3)
 #define MBI_FLAG_MMAP (1u << 6)
 
 struct multiboot_info {
@@ -28,4 +29,11 @@ struct multiboot_mmap_entry {
     uint64_t addr;
     uint64_t len;
     uint32_t type; /* 1 = available RAM */
+} __attribute__((packed));
+
+struct multiboot_module {
+    uint32_t mod_start;
+    uint32_t mod_end; /* exclusive */
+    uint32_t string;
+    uint32_t reserved;
 } __attribute__((packed));

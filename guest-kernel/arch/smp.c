@@ -10,6 +10,7 @@
 #include "arch/lapic.h"
 #include "drivers/pit.h"
 #include "kernel/console.h"
+#include "kernel/proc.h"
 #include "kernel/sched.h"
 #include "kernel/config.h"
 #include "kernel/tick.h"
@@ -83,6 +84,8 @@ __attribute__((noreturn)) void ap_main(void)
     struct cpu *c = &cpus[this_cpu_id()];
     gdt_init_cpu(c);
     idt_load();
+    if (cfg.init[0])
+        proc_init_cpu();
     lapic_enable();
     tick_start_cpu();
     kprintf("cpu id=%u state=online apic=%u\n", c->id, lapic_id());

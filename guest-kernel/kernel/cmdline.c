@@ -211,6 +211,10 @@ static bool apply(struct config *c, const char *k, size_t kn, const char *v, siz
         if (val < nums[i].min || val > nums[i].max)
             return parse_error(k, kn, v, vn, "out_of_range");
         *nums[i].dst = (uint32_t)val;
+        if (nums[i].dst == &c->tasks)
+            c->tasks_given = true;
+        if (nums[i].dst == &c->runtime_ms)
+            c->runtime_given = true;
         return true;
     }
     int w;
@@ -291,6 +295,22 @@ bool config_parse(struct config *c, const char *s)
         while (*s && !is_space(*s))
             s++;
         size_t n = (size_t)(s - tok);
+        /* init= takes the rest of the line: the program and its
+         * arguments, as Linux passes what follows "--" to init. */
+        if (n > 5 && span_eq(tok, 5, "init=")) {
+            size_t len = strlen(tok + 5);
+            while (len && is_space(tok[5 + len - 1]))
+                len--;
+            if (len >= sizeof(c->init))
+                return parse_error(tok, 4, tok + 5, len, "too_long");
+            memcpy(c->init, tok + 5, len);
+            c->init[len] = '\0';
+            break;
+        }
+        if (span_eq(tok, n, "quiet")) {
+            c->quiet = true;
+            continue;
+        }
         size_t eq = 0;
         while (eq < n && tok[eq] != '=')
             eq++;
@@ -298,6 +318,15 @@ bool config_parse(struct config *c, const char *s)
             continue; /* empty, or a bare word such as the kernel path */
         if (!apply(c, tok, eq, tok + eq + 1, n - eq - 1))
             return false;
+    }
+
+    /* A program as init replaces the built-in workers and the run's fixed
+     * length, unless they are asked for: the run ends when init exits. */
+    if (c->init[0]) {
+        if (!c->tasks_given)
+            c->tasks = 0;
+        if (!c->runtime_given)
+            c->runtime_ms = 0;
     }
 
     /* selftest, bench and echo replace the tasks; at most one of them. */
@@ -348,6 +377,10 @@ bool config_parse(struct config *c, const char *s)
             found = found || c->irqs[k].gsi == c->waiter_gsi[w];
         if (!found) /* a waiter needs a line that is set up */
             return parse_error("waiters", 7, waiters_spec, strlen(waiters_spec), "not_an_irqs_line");
+    }
+    if (c->init[0] && c->mode != MODE_TASKS) {
+        kprintf("error option=init reason=conflict\n");
+        return false;
     }
     if (c->nwaiters && c->mode != MODE_TASKS)
         return parse_error("waiters", 7, waiters_spec, strlen(waiters_spec), "conflict");
@@ -419,6 +452,8 @@ void config_print(const struct config *c)
             kprintf(" sleepers=%u nap_ms=%u", c->sleepers, c->nap_ms);
         if (c->wake_mark)
             kprintf(" wake_mark=1");
+        if (c->init[0])
+            kprintf(" init=\"%s\"", c->init);
         kprintf("\n");
         break;
     }

@@ -77,6 +77,9 @@ struct config {
     uint32_t smptest;         /* rounds of the lock test per CPU; 0: off */
     uint32_t nirqs;
     struct irq_line irqs[MAX_IRQS];
+    char init[256];      /* init=: the program (from the initrd) and its arguments; "": none */
+    bool quiet;          /* kprintf keeps only error, warn, exception and proc lines */
+    bool tasks_given, runtime_given;
     /* Derived from the above once parsing succeeded. */
     uint32_t quantum_ticks;
     uint64_t runtime_ticks;

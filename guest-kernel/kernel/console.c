@@ -35,12 +35,11 @@ static bool tx_irq_on;
 static bool use_ring; /* irq mode and not yet synced */
 static uint64_t stalls;
 static struct spinlock console_lock = SPINLOCK_INIT("console");
-/* A task's write() not yet in the ring while it waits for room, by task
- * id, so an exit that comes meanwhile can still print it whole. */
-static struct {
-    const char *s;
-    size_t n;
-} pending[MAX_TASKS];
+/* Tasks whose write() is not yet in the ring while they wait for room
+ * (task->write_pending), so an exit that comes meanwhile can still print
+ * it whole. A handful at most: a list, under console_lock. */
+#define MAX_PENDING_WRITERS (MAX_TASKS + MAX_PROCS)
+static struct task *pending[MAX_PENDING_WRITERS];
 
 static uint32_t ring_used(void)
 {
@@ -134,10 +133,16 @@ void console_write(const char *s, size_t n, bool may_sleep)
         while (n) {
             size_t want = n < WHOLE_WRITE_MAX ? n : WHOLE_WRITE_MAX;
             if (RING_SIZE - ring_used() < want) {
-                pending[t->id].s = s;
-                pending[t->id].n = n;
+                unsigned slot = 0;
+                while (slot < MAX_PENDING_WRITERS && pending[slot])
+                    slot++;
+                t->write_pending = s;
+                t->write_pending_len = n;
+                if (slot < MAX_PENDING_WRITERS)
+                    pending[slot] = t;
                 ring_wait_for_space(want);
-                pending[t->id].n = 0;
+                if (slot < MAX_PENDING_WRITERS)
+                    pending[slot] = NULL;
             }
             if (!use_ring)
                 break;
@@ -226,9 +231,9 @@ void console_sync(void)
     }
     while (ring_used())
         ring_poll_one();
-    for (unsigned t = 0; t < MAX_TASKS; t++)
-        if (pending[t].n)
-            uart_write_poll(pending[t].s, pending[t].n);
+    for (unsigned i = 0; i < MAX_PENDING_WRITERS; i++)
+        if (pending[i])
+            uart_write_poll(pending[i]->write_pending, pending[i]->write_pending_len);
     use_ring = false;
     spin_unlock(&console_lock);
 }
@@ -280,9 +285,30 @@ static void put_u64(struct outbuf *o, uint64_t v, unsigned base, int width, char
         put(o, tmp[--i]);
 }
 
+bool console_quiet;
+
+static bool starts_with(const char *s, const char *prefix)
+{
+    while (*prefix)
+        if (*s++ != *prefix++)
+            return false;
+    return true;
+}
+
+/* quiet: a program's output stays the program's; what the user must still
+ * hear about (errors, warnings, faults, killed processes) is kept. */
+static bool heard_when_quiet(const char *fmt)
+{
+    return starts_with(fmt, "error") || starts_with(fmt, "warn") ||
+           starts_with(fmt, "exception") || starts_with(fmt, "proc ");
+}
+
 int kvprintf(const char *fmt, va_list ap)
 {
     struct outbuf o;
+
+    if (console_quiet && !heard_when_quiet(fmt))
+        return 0;
 
     o.n = 0;
     o.truncated = false;

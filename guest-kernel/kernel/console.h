@@ -22,5 +22,8 @@ void console_sync(void);
 /* COM1's interrupt is routed and unmasked now: re-raise what it missed. */
 void console_irq_routed(void);
 uint64_t console_stalls(void);
+/* quiet on the command line: kprintf keeps only error, warn, exception
+ * and proc lines. */
+extern bool console_quiet;
 int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int kvprintf(const char *fmt, va_list ap);

@@ -14,11 +14,15 @@
 #include "kernel/console.h"
 #include "kernel/exit.h"
 #include "kernel/ipi.h"
+#include "kernel/initrd.h"
 #include "kernel/irq.h"
+#include "kernel/mm.h"
+#include "kernel/proc.h"
 #include "kernel/sched.h"
 #include "kernel/tick.h"
 #include "kernel/trace.h"
 #include "kernel/trap.h"
+#include "lib/string.h"
 #include "modes/modes.h"
 
 struct config cfg;
@@ -34,6 +38,8 @@ static char cmdline[512];
 struct bootinfo {
     uint64_t mem_kib;   /* available RAM in total */
     int64_t upper_kib;  /* usable KiB from 1 MiB up; -1 if unknown */
+    uint64_t initrd_start, initrd_end; /* the first module; 0, 0: none */
+    uint64_t boot_data_end; /* past the image, the modules and the boot information */
     const char *error;  /* reason word if the boot info is unusable */
     uint64_t error_value;
 };
@@ -65,7 +71,7 @@ static void copy_cmdline(uint32_t addr)
 
 static struct bootinfo read_bootinfo(void)
 {
-    struct bootinfo bi = { 0, -1, NULL, 0 };
+    struct bootinfo bi = { 0, -1, 0, 0, (uint64_t)_image_end, NULL, 0 };
 
     if (mb_magic != MULTIBOOT_BOOT_MAGIC) {
         bi.error = "bad_magic";
@@ -79,8 +85,28 @@ static struct bootinfo read_bootinfo(void)
     }
     const struct multiboot_info *mbi = (const void *)(uint64_t)mb_info;
 
-    if (mbi->flags & MBI_FLAG_CMDLINE)
+    /* The loader puts its information past the image and the modules; the
+     * page allocator starts past all of it. */
+#define SEEN(end) bi.boot_data_end = (end) > bi.boot_data_end ? (end) : bi.boot_data_end
+    SEEN((uint64_t)mb_info + sizeof(*mbi));
+    if (mbi->flags & MBI_FLAG_CMDLINE) {
         copy_cmdline(mbi->cmdline);
+        SEEN((uint64_t)mbi->cmdline + sizeof(cmdline));
+    }
+    if ((mbi->flags & MBI_FLAG_MODS) && mbi->mods_count &&
+        phys_ok(mbi->mods_addr, (uint64_t)mbi->mods_count * sizeof(struct multiboot_module))) {
+        const struct multiboot_module *mods = (const void *)(uint64_t)mbi->mods_addr;
+        SEEN((uint64_t)mbi->mods_addr + mbi->mods_count * sizeof(*mods));
+        bi.initrd_start = mods[0].mod_start;
+        bi.initrd_end = mods[0].mod_end;
+        for (uint32_t i = 0; i < mbi->mods_count; i++) {
+            SEEN((uint64_t)mods[i].mod_end);
+            SEEN((uint64_t)mods[i].string + 256);
+        }
+    }
+    if (mbi->flags & MBI_FLAG_MMAP)
+        SEEN((uint64_t)mbi->mmap_addr + mbi->mmap_length);
+#undef SEEN
     if (mbi->flags & MBI_FLAG_MEM) {
         bi.mem_kib = (uint64_t)mbi->mem_lower + mbi->mem_upper;
         bi.upper_kib = mbi->mem_upper;
@@ -163,6 +189,40 @@ static void crash_now(enum crash_mode m)
     default: /* none; user is done by task 0 in ring 3 */
         break;
     }
+}
+
+/* `quiet` among the kernel's words (not init's arguments), known before
+ * the first line is printed, so the boot line obeys it too. */
+static bool quiet_requested(const char *line)
+{
+    const char *p = line;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        const char *word = p;
+        while (*p && *p != ' ')
+            p++;
+        size_t n = (size_t)(p - word);
+        if (n >= 5 && memcmp(word, "init=", 5) == 0)
+            return false;
+        if (n == 5 && memcmp(word, "quiet", 5) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* init=: the page allocator over the memory the boot left free, the
+ * initrd, and pid 1 queued on this CPU. */
+static void start_programs(const struct bootinfo *bi)
+{
+    if (!bi->initrd_end) {
+        kprintf("error init=%s reason=no_initrd\n", cfg.init);
+        kernel_exit(EXIT_BAD_BOOT);
+    }
+    uint64_t mem_end = bi->upper_kib >= 0 ? KERNEL_LOAD + (uint64_t)bi->upper_kib * 1024 : 0;
+    mm_init(bi->boot_data_end + PAGE_SIZE, mem_end);
+    if (!initrd_init(bi->initrd_start, bi->initrd_end) || !proc_init() || !proc_start_init(cfg.init))
+        kernel_exit(EXIT_BAD_BOOT);
 }
 
 __attribute__((noreturn)) void kernel_exit(int code)
@@ -286,6 +346,7 @@ void kmain(void)
     config_defaults(&cfg);
 
     struct bootinfo bi = read_bootinfo();
+    console_quiet = quiet_requested(cmdline);
     kprintf("boot kernel=vmm-guest version=1 cmdline=\"%s\" mem_kib=%lu\n", cmdline, bi.mem_kib);
     if (bi.error) {
         kprintf("error boot=multiboot value=0x%lx reason=%s\n", bi.error_value, bi.error);
@@ -300,6 +361,8 @@ void kmain(void)
         kernel_exit(EXIT_BAD_BOOT);
     }
     config_print(&cfg);
+    if (cfg.init[0])
+        proc_init_cpu();
 
     console_set_mode(cfg.uart);
     crash_now(cfg.crash);
@@ -345,6 +408,8 @@ void kmain(void)
     if (cfg.mode == MODE_SMPTEST) /* likewise: every CPU runs the lock test */
         smptest_run(online);
     sched_init();
+    if (cfg.init[0])
+        start_programs(&bi);
     pic_set_mask(pic);
     console_irq_routed();
     tick_start();

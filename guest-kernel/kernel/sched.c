@@ -22,6 +22,8 @@
 #include "kernel/exit.h"
 #include "kernel/ipi.h"
 #include "kernel/irq.h"
+#include "kernel/linux.h"
+#include "kernel/proc.h"
 #include "kernel/spinlock.h"
 #include "kernel/syscall.h"
 #include "kernel/tick.h"
@@ -226,6 +228,28 @@ void sched_init_cpu(unsigned cpu)
     init_idle(cpu);
 }
 
+void sched_add(struct task *t, unsigned cpu)
+{
+    struct runqueue *rq = &rqs[cpu];
+    spin_lock(&rq->lock);
+    t->cpu = cpu;
+    enqueue_tail(rq, t);
+    if (rq->curr == rq->idle)
+        rq->need_resched = true;
+    spin_unlock(&rq->lock);
+    if (cpu != this_cpu_id() && rq->curr == rq->idle)
+        ipi_send(cpu, IPI_RESCHED);
+}
+
+static void schedule(void);
+
+__attribute__((noreturn)) void sched_die(void)
+{
+    schedule(); /* never comes back: a dead task is not queued */
+    for (;;)
+        __asm__ volatile("hlt");
+}
+
 static void finish_switch(struct task *last)
 {
     last->on_cpu = false;
@@ -282,7 +306,18 @@ static void schedule_locked(struct runqueue *rq)
         trace_record(TRACE_SWITCH, switch_reason(prev, woken), trace_task(prev->id),
                      trace_task(next->id));
     rq->curr = next;
-    cpus[prev->cpu].tss.rsp0 = kstack_top(next);
+    struct cpu *c = &cpus[prev->cpu];
+    c->tss.rsp0 = c->syscall.kstack = kstack_top(next);
+    if (prev->kind == TASK_PROCESS && prev->state != TASK_DEAD)
+        proc_switch_out(prev);
+    if (next->kind == TASK_PROCESS)
+        proc_switch_in(next);
+    /* Built-in tasks and the idle loop share the boot page tables, so
+     * only a switch to or from a process changes CR3 (and flushes the
+     * TLB). */
+    uint64_t cr3 = task_cr3(next);
+    if (read_cr3() != cr3)
+        write_cr3(cr3);
     finish_switch(switch_to(prev, next));
     /* Back here when prev is picked again; return through trap() and
      * ret_from_trap into its user context (or into the idle loop). */
@@ -362,7 +397,8 @@ void sched_tick(uint64_t n)
          * shares of whichever tasks happened to be running then. */
         rq->steal_ticks += n - 1;
         t->ticks++;
-        vvar.task_ticks[t->id] = t->ticks;
+        if (t->kind != TASK_PROCESS)
+            vvar.task_ticks[t->id] = t->ticks;
         if (++t->slice >= cfg.quantum_ticks)
             rq->need_resched = true;
     }
@@ -538,6 +574,10 @@ static void print_summary(void)
                 ipi->sent, ipi->received, rq->migrations, tick_cpu_irqs(c),
                 ipi->received_kind[IPI_RESCHED], ticks_to_ms(rq->steal_ticks));
     }
+    if (cfg.init[0]) {
+        proc_summary();
+        linux_summary();
+    }
     trace_sync(); /* the second sync: vmm measures the drift over the run */
     kprintf("total ticks=%lu switches=%lu tasks=%u runtime_ms=%lu syscalls=%lu syscalls_via_ud=%lu "
             "uart_stalls=%lu nmi=%lu spurious=%lu cpus=%u waiters=%u tick=%s\n",
@@ -547,15 +587,23 @@ static void print_summary(void)
     irq_summary();
 }
 
-__attribute__((noreturn)) void sched_finish(void)
+__attribute__((noreturn)) void sched_finish_with(int code)
 {
     if (__atomic_exchange_n(&finishing, 1, __ATOMIC_SEQ_CST))
         sched_park_cpu(); /* another CPU is finishing the run */
     tick_stop();
+    /* A process may be the one finishing: its page tables may go away
+     * with it, so the summary runs on the boot ones. */
+    write_cr3(mm_kernel_cr3());
     stop_other_cpus(this_cpu_id());
     console_sync();
     print_summary();
-    kernel_exit(any_failed ? EXIT_TASK_FAILED : EXIT_OK);
+    kernel_exit(code);
+}
+
+__attribute__((noreturn)) void sched_finish(void)
+{
+    sched_finish_with(any_failed ? EXIT_TASK_FAILED : EXIT_OK);
 }
 
 __attribute__((noreturn)) void sched_exit_current(long code)
@@ -572,7 +620,5 @@ __attribute__((noreturn)) void sched_exit_current(long code)
     kprintf("task id=%d state=exit code=%ld\n", t->id, code);
     if (!left)
         sched_finish();
-    schedule(); /* never comes back: a dead task is not queued */
-    for (;;)
-        __asm__ volatile("hlt");
+    sched_die();
 }

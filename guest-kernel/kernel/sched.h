@@ -10,11 +10,20 @@
 #include <stdint.h>
 
 #include "arch/x86.h"
+#include "kernel/file.h"
+#include "kernel/mm.h"
 
 #define KSTACK_SIZE 8192
 
+/* A dead process is a zombie until its parent's wait4 reaps it. */
 enum task_state { TASK_RUNNABLE, TASK_SLEEPING, TASK_WAITING, TASK_DEAD };
-enum task_kind { TASK_WORKER, TASK_WAITER, TASK_SLEEPER, TASK_IDLE };
+/* Built-in tasks run in the kernel image's user page (user/user.c) on the
+ * boot page tables; a process runs a program, in an address space of its
+ * own (kernel/proc.c). */
+enum task_kind { TASK_WORKER, TASK_WAITER, TASK_SLEEPER, TASK_IDLE, TASK_PROCESS };
+
+#define MAX_PROCS 64 /* fork's EAGAIN beyond this */
+#define MAX_FDS 16
 
 struct task {
     uint64_t ksp; /* saved rsp while switched out; offset 0 for switch.S */
@@ -32,6 +41,22 @@ struct task {
     uint64_t remote_wakeups; /* of those, by an interrupt on another CPU */
     int line;           /* waiters: index of its irqs= line */
     long exit_code;
+    /* Processes only (the rest stay zero). */
+    struct mm mm;
+    struct task *parent;  /* init (pid 1) adopts orphans */
+    unsigned slot;        /* index into the process table */
+    int wait_status;      /* once dead: as wait4 reports it */
+    bool in_wait4;        /* blocked in wait4: a child's exit wakes it */
+    uint64_t fs_base;     /* arch_prctl(ARCH_SET_FS): musl's thread pointer */
+    uint64_t sigmask;     /* rt_sigprocmask's; nothing is delivered yet */
+    uint64_t clear_child_tid;
+    const char *write_pending; /* console.c: a write waiting for room */
+    size_t write_pending_len;
+    struct file files[MAX_FDS];
+    char name[16];        /* the program's file name, for the trace and kills */
+    /* Its FPU/SSE registers while switched out (FXSAVE's layout): musl and
+     * gcc's code use SSE, the kernel never does (-mgeneral-regs-only). */
+    uint8_t fpu[512] __attribute__((aligned(16)));
 };
 
 union task_stack {
@@ -87,3 +112,16 @@ void sched_resched_ipi(void);
 
 /* Before a CPU runs anything: its idle task (the stack it runs on). */
 void sched_init_cpu(unsigned cpu);
+
+/* A new task (fork, init) becomes runnable on `cpu`. */
+void sched_add(struct task *t, unsigned cpu);
+/* The current task is dead (state set, under whatever lock its waiters
+ * use): switches away for good. */
+__attribute__((noreturn)) void sched_die(void);
+/* Ends the run with `code` as vmm's exit status (init exited). */
+__attribute__((noreturn)) void sched_finish_with(int code);
+/* The boot page tables, for tasks without an address space of their own. */
+static inline uint64_t task_cr3(const struct task *t)
+{
+    return t->mm.pml4 ? t->mm.pml4 : mm_kernel_cr3();
+}

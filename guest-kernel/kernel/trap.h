@@ -5,6 +5,9 @@
 #include <stdint.h>
 
 #define SYSCALL_VECTOR 0x80
+/* Not a vector: what arch/isr.S's syscall_entry puts in the trapframe's
+ * vector field for the syscall instruction, which has none. */
+#define SYSCALL64_VECTOR 0x100
 /* Vectors of the kernel's own LAPIC interrupts: the top class, above every
  * device vector, so a tick or an IPI is not held up behind a device. */
 #define LAPIC_TIMER_VECTOR 0xEF

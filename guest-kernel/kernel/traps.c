@@ -6,6 +6,8 @@
 #include "arch/x86.h"
 #include "kernel/console.h"
 #include "kernel/exit.h"
+#include "kernel/linux.h"
+#include "kernel/proc.h"
 #include "kernel/sched.h"
 #include "kernel/syscall.h"
 #include "kernel/trace.h"
@@ -63,7 +65,7 @@ static void other_irq(unsigned irq)
 /* Interrupts, for the trace: every vector from 32 up but the system call's. */
 static bool traced_irq(uint64_t v)
 {
-    return v >= 32 && v != SYSCALL_VECTOR;
+    return v >= 32 && v != SYSCALL_VECTOR && v != SYSCALL64_VECTOR;
 }
 
 void trap(struct trapframe *tf)
@@ -73,10 +75,14 @@ void trap(struct trapframe *tf)
     if (tracing() && traced_irq(v))
         trace_record(TRACE_IRQ_ENTRY, (uint32_t)v, trace_vector_gsi((unsigned)v),
                      trace_task(current()->id));
-    if (v == 2)
+    if (v == SYSCALL64_VECTOR)
+        linux_syscall(tf);
+    else if (v == 2)
         __atomic_add_fetch(&nmis, 1, __ATOMIC_RELAXED); /* an injected NMI is an event to count */
     else if (v == 6 && syscall_from_ud(tf))
         ; /* int $0x80 that our KVM turned into #UD: see syscall.c */
+    else if (v < 32 && (tf->cs & 3) == 3 && current()->kind == TASK_PROCESS)
+        proc_user_fault(tf); /* kills the process, or faults in a lazy page */
     else if (v < 32)
         exception(tf);
     else if (v == SYSCALL_VECTOR)

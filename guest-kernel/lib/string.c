@@ -5,20 +5,26 @@
 
 #include <stdint.h>
 
-/* rep stosb / rep movsb: one instruction for the whole block. Ring-0 code
- * runs under KVM's instruction emulator here, where a string instruction
- * costs about a microsecond per byte and a byte loop about four. */
+/* rep stosq / rep movsq for the bulk, then bytes: one instruction per
+ * block. Ring-0 code runs under KVM's instruction emulator here, where
+ * each iteration of a string instruction costs about a microsecond (a
+ * byte loop about four per byte), so eight bytes an iteration matter. */
 void *memset(void *d, int c, size_t n)
 {
     void *p = d;
-    __asm__ volatile("rep stosb" : "+D"(p), "+c"(n) : "a"(c) : "memory");
+    size_t words = n / 8, bytes = n % 8;
+    uint64_t fill = (uint8_t)c * 0x0101010101010101ULL;
+    __asm__ volatile("rep stosq" : "+D"(p), "+c"(words) : "a"(fill) : "memory");
+    __asm__ volatile("rep stosb" : "+D"(p), "+c"(bytes) : "a"(fill) : "memory");
     return d;
 }
 
 void *memcpy(void *d, const void *s, size_t n)
 {
     void *dp = d;
-    __asm__ volatile("rep movsb" : "+D"(dp), "+S"(s), "+c"(n) : : "memory");
+    size_t words = n / 8, bytes = n % 8;
+    __asm__ volatile("rep movsq" : "+D"(dp), "+S"(s), "+c"(words) : : "memory");
+    __asm__ volatile("rep movsb" : "+D"(dp), "+S"(s), "+c"(bytes) : : "memory");
     return d;
 }
 
@@ -51,4 +57,13 @@ size_t strlen(const char *s)
     while (s[n])
         n++;
     return n;
+}
+
+int strcmp(const char *a, const char *b)
+{
+    while (*a && *a == *b) {
+        a++;
+        b++;
+    }
+    return (unsigned char)*a - (unsigned char)*b;
 }

@@ -418,6 +418,20 @@ void TraceWriter::guest(unsigned cpu, const trace_event& event, std::uint64_t ns
     case TRACE_TASK_EXIT:
       instant("task exit", "task", "\"task\":" + json_string(task_name(event.arg1)));
       return;
+    case TRACE_PROC_FORK:
+      instant("fork", "process", "\"parent\":" + std::to_string(event.arg1) + ",\"child\":" + std::to_string(event.arg2));
+      return;
+    case TRACE_PROC_EXEC:
+      instant("execve", "process", "\"pid\":" + std::to_string(event.arg1));
+      return;
+    case TRACE_PROC_EXIT:
+      instant("exit", "process", "\"pid\":" + std::to_string(event.arg1) + ",\"status\":" + std::to_string(event.arg0));
+      return;
+    case TRACE_PROC_WAIT:
+      instant("wait4", "process",
+              "\"parent\":" + std::to_string(event.arg1) + ",\"child\":" + std::to_string(event.arg2) +
+                  ",\"status\":" + std::to_string(event.arg0));
+      return;
     default: ++counts_.bad_guest_events; --counts_.guest_events; return;
   }
 }
