@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "vmm/Errors.h"
@@ -240,6 +241,28 @@ int Machine::run() {
     sampler_->start([this] {
       for (auto& runner : runners_) runner->request_sample();
     });
+
+  // Each vCPU looks at the guest's #PF gate for the SYSCALL fix-up when it
+  // leaves KVM_RUN. One that has not left it for a refresh interval (an AP
+  // that only halts and takes interrupts KVM delivers in the kernel) is
+  // kicked out, so it finds the gate too, and follows it when it moves.
+  boost::asio::steady_timer syscall_refresh(io_);
+  std::vector<std::uint64_t> exits_seen(runners_.size(), 0);
+  std::function<void(const boost::system::error_code&)> refresh_syscall_fixups =
+      [&](const boost::system::error_code& error) {
+        if (error) return;
+        for (std::size_t id = 0; id < runners_.size(); ++id) {
+          const std::uint64_t exits = runners_[id]->exits();
+          if (exits == exits_seen[id]) runners_[id]->kick();
+          exits_seen[id] = exits;
+        }
+        syscall_refresh.expires_after(SyscallCompletion::kRefreshInterval);
+        syscall_refresh.async_wait(refresh_syscall_fixups);
+      };
+  if (complete_syscalls_) {
+    syscall_refresh.expires_after(SyscallCompletion::kRefreshInterval);
+    syscall_refresh.async_wait(refresh_syscall_fixups);
+  }
 
   auto work = boost::asio::make_work_guard(io_);
   io_.run();

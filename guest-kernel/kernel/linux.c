@@ -153,7 +153,7 @@ static long sys_mprotect(uint64_t addr, uint64_t len, uint64_t prot)
 #define O_ACCMODE 3
 #define O_CREAT 0100
 #define UIO_MAXIOV 1024
-#define CONSOLE_CHUNK 256
+#define CONSOLE_CHUNK 1024
 
 static struct file *file_of(int64_t fd)
 {
@@ -163,21 +163,68 @@ static struct file *file_of(int64_t fd)
     return f->kind == FILE_NONE ? NULL : f;
 }
 
-/* Through a bounce buffer, so what waits in console.c for room in its ring
- * is kernel memory, readable from any address space at the run's end. */
-static long write_console(uint64_t buf, uint64_t len)
+/* Console writes go through a bounce buffer, so what waits in console.c
+ * for room in its ring is kernel memory, readable from any address space
+ * at the run's end. One write or writev of up to CONSOLE_CHUNK bytes
+ * reaches the console whole, as a pipe's write of up to PIPE_BUF does on
+ * Linux: musl's printf is a writev of the buffered text and the rest, and
+ * the lines of two processes on two CPUs must not mix. */
+struct console_gather {
+    char buf[CONSOLE_CHUNK];
+    size_t used;
+};
+
+static void gather_flush(struct console_gather *g)
 {
-    if (!mm_user_ok(&current()->mm, buf, len, false))
+    if (g->used)
+        console_write(g->buf, g->used, true);
+    g->used = 0;
+}
+
+/* Bytes taken from [ubuf, ubuf+len): len, or -EFAULT before any. */
+static long gather(struct console_gather *g, uint64_t ubuf, uint64_t len)
+{
+    if (!mm_user_ok(&current()->mm, ubuf, len, false))
         return -EFAULT;
-    char chunk[CONSOLE_CHUNK];
     for (uint64_t done = 0; done < len;) {
-        uint64_t n = len - done < sizeof(chunk) ? len - done : sizeof(chunk);
-        if (copy_from_user(chunk, buf + done, n) < 0)
+        if (g->used == sizeof(g->buf))
+            gather_flush(g);
+        uint64_t n = len - done, room = sizeof(g->buf) - g->used;
+        if (n > room)
+            n = room;
+        if (copy_from_user(g->buf + g->used, ubuf + done, n) < 0)
             return done ? (long)done : -EFAULT;
-        console_write(chunk, n, true);
+        g->used += n;
         done += n;
     }
     return (long)len;
+}
+
+static long sys_writev(int64_t fd, uint64_t iov, int64_t count)
+{
+    struct file *f = file_of(fd);
+    if (!f)
+        return -EBADF;
+    if (f->kind != FILE_CONSOLE)
+        return f->kind == FILE_IRQ ? -EINVAL : -EBADF; /* initrd files are read-only */
+    if (count < 0 || count > UIO_MAXIOV)
+        return -EINVAL;
+    struct console_gather g;
+    g.used = 0;
+    long total = 0;
+    for (int64_t i = 0; i < count; i++) {
+        uint64_t v[2]; /* iov_base, iov_len */
+        long n = copy_from_user(v, iov + (uint64_t)i * sizeof(v), sizeof(v));
+        if (n == 0)
+            n = (int64_t)v[1] < 0 ? -EINVAL : gather(&g, v[0], v[1]);
+        if (n < 0) {
+            gather_flush(&g);
+            return total ? total : n;
+        }
+        total += n;
+    }
+    gather_flush(&g);
+    return total;
 }
 
 static long sys_write(int64_t fd, uint64_t buf, uint64_t len)
@@ -185,30 +232,13 @@ static long sys_write(int64_t fd, uint64_t buf, uint64_t len)
     struct file *f = file_of(fd);
     if (!f)
         return -EBADF;
-    if (f->kind == FILE_CONSOLE)
-        return write_console(buf, len);
-    return f->kind == FILE_IRQ ? -EINVAL : -EBADF; /* initrd files are read-only */
-}
-
-static long sys_writev(int64_t fd, uint64_t iov, int64_t count)
-{
-    if (!file_of(fd))
-        return -EBADF;
-    if (count < 0 || count > UIO_MAXIOV)
-        return -EINVAL;
-    long total = 0;
-    for (int64_t i = 0; i < count; i++) {
-        uint64_t v[2]; /* iov_base, iov_len */
-        if (copy_from_user(v, iov + (uint64_t)i * sizeof(v), sizeof(v)) < 0)
-            return total ? total : -EFAULT;
-        if ((int64_t)v[1] < 0)
-            return total ? total : -EINVAL;
-        long n = sys_write(fd, v[0], v[1]);
-        if (n < 0)
-            return total ? total : n;
-        total += n;
-    }
-    return total;
+    if (f->kind != FILE_CONSOLE)
+        return f->kind == FILE_IRQ ? -EINVAL : -EBADF;
+    struct console_gather g;
+    g.used = 0;
+    long n = gather(&g, buf, len);
+    gather_flush(&g);
+    return n;
 }
 
 /* UIO's protocol: read exactly 4 bytes, which block until the line's next

@@ -13,7 +13,9 @@
 // single-step over the handler's first instruction, then set again.
 //
 // The gate is read from guest memory whenever the IDT register changes, and
-// every kRefreshInterval besides, since a guest may rewrite its gate in place
+// every kRefreshInterval besides (Machine kicks a vCPU out of KVM_RUN when it
+// has had no exit for that long: an AP may only halt and take interrupts KVM
+// delivers itself, and would otherwise never look), since a guest may rewrite its gate in place
 // (Linux does, early in boot): a guest that changes its #PF handler and makes
 // a SYSCALL from ring 3 within that time with no exit in between would see
 // the plain #PF. Neither the bundled kernel nor Linux does: both set up their
