@@ -24,3 +24,18 @@
 #define EROFS 30
 #define ENAMETOOLONG 36
 #define ENOSYS 38
+
+/* "ENOENT" for 2, and so on; "E?" for a number not listed above. */
+static inline const char *errno_name(long e)
+{
+    switch (e) {
+    case ENOENT: return "ENOENT";
+    case ENOEXEC: return "ENOEXEC";
+    case E2BIG: return "E2BIG";
+    case EACCES: return "EACCES";
+    case ENOMEM: return "ENOMEM";
+    case EFAULT: return "EFAULT";
+    case EINVAL: return "EINVAL";
+    default: return "E?";
+    }
+}

@@ -44,6 +44,9 @@
 
 #define MAX_PHDRS 64
 #define MAX_ARG_STRINGS 256
+/* Room for what build_stack writes: the random bytes, the path, the packed
+ * strings (a page at most) and the pointers (MAX_ARG_STRINGS + the auxv). */
+#define STACK_ARGS_PAGES 3
 
 struct elf64_ehdr {
     uint8_t ident[16];
@@ -229,8 +232,10 @@ static long exec_args_load(struct task *t, struct trapframe *tf, const struct ex
     struct mm m;
     if (!mm_create(&m))
         return -ENOMEM;
+    /* The top of the stack, where the arguments go, now; the rest of the
+     * stack as the program touches it. */
     if ((err = load_segments(&m, &f, &im)) < 0 ||
-        !mm_map(&m, USER_STACK_TOP - USER_STACK_SIZE, USER_STACK_SIZE, true, true)) {
+        !mm_map(&m, USER_STACK_TOP - STACK_ARGS_PAGES * PAGE_SIZE, STACK_ARGS_PAGES * PAGE_SIZE, true, false)) {
         mm_destroy(&m);
         return err < 0 ? err : -ENOMEM;
     }

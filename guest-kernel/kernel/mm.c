@@ -109,6 +109,21 @@ static uint64_t *table(uint64_t entry)
     return phys_to_virt(entry & PTE_ADDR);
 }
 
+/* The index of the first non-zero entry in t[from..512), or 512. One
+ * repe scasq rather than a loop: each instruction of a loop costs ~300 ns
+ * in the emulator that runs ring 0 here, and an address space is mostly
+ * empty entries, which fork and exit would otherwise walk one by one. */
+static unsigned next_used(const uint64_t *t, unsigned from)
+{
+    if (from >= 512)
+        return 512;
+    const uint64_t *p = t + from;
+    uint64_t n = 512 - from;
+    __asm__ volatile("repe scasq" : "+D"(p), "+c"(n) : "a"(0UL) : "cc", "memory");
+    unsigned last = (unsigned)(p - t) - 1; /* the last entry compared */
+    return t[last] ? last : 512;
+}
+
 /* The process's page directory for the first GiB: entries 2-511 are its
  * page tables (0 and 1 are the kernel's, below 4 MiB). */
 static uint64_t *user_pd(const struct mm *m)
@@ -171,11 +186,9 @@ void mm_destroy(struct mm *m)
     if (!m->pml4)
         return;
     uint64_t *dir = user_pd(m);
-    for (unsigned i = USER_WINDOW_BASE >> 21; i < 512; i++) {
-        if (!(dir[i] & PTE_P))
-            continue;
+    for (unsigned i = next_used(dir, USER_WINDOW_BASE >> 21); i < 512; i = next_used(dir, i + 1)) {
         uint64_t *pt = table(dir[i]);
-        for (unsigned j = 0; j < 512; j++)
+        for (unsigned j = next_used(pt, 0); j < 512; j = next_used(pt, j + 1))
             if (pt[j] & PTE_P)
                 page_free(table(pt[j]));
         page_free(pt);
@@ -194,15 +207,13 @@ bool mm_copy(struct mm *dst, const struct mm *src)
         return false;
     const uint64_t *sdir = user_pd(src);
     uint64_t *ddir = user_pd(dst);
-    for (unsigned i = USER_WINDOW_BASE >> 21; i < 512; i++) {
-        if (!(sdir[i] & PTE_P))
-            continue;
+    for (unsigned i = next_used(sdir, USER_WINDOW_BASE >> 21); i < 512; i = next_used(sdir, i + 1)) {
         uint64_t *dpt = page_alloc();
         if (!dpt)
             goto fail;
         ddir[i] = virt_to_phys(dpt) | (sdir[i] & ~PTE_ADDR);
         const uint64_t *spt = table(sdir[i]);
-        for (unsigned j = 0; j < 512; j++) {
+        for (unsigned j = next_used(spt, 0); j < 512; j = next_used(spt, j + 1)) {
             if (!(spt[j] & PTE_P)) {
                 dpt[j] = spt[j]; /* lazy or empty: nothing to copy */
                 continue;
@@ -275,14 +286,26 @@ void mm_protect(struct mm *m, uint64_t va, uint64_t len, bool user, bool write)
     }
 }
 
+static bool in_stack(uint64_t va)
+{
+    return va >= USER_STACK_TOP - USER_STACK_SIZE && va < USER_STACK_TOP;
+}
+
 /* 1: the lazy page at va is there now; 0: va is no lazy page (or not one
- * this access may touch); -1: no memory for it. */
+ * this access may touch); -1: no memory for it. The stack's region is lazy
+ * without entries: a page there is the process's from its first touch, so
+ * exec writes no entries for it and fork and exit walk none. */
 static int fault_in(struct mm *m, uint64_t va, bool write)
 {
     if (!in_window(va, 1))
         return 0;
-    uint64_t *pte = pte_of(m, va, false);
-    if (!pte || !(*pte & PTE_LAZY) || !(*pte & PTE_U) || (write && !(*pte & PTE_W)))
+    bool stack = in_stack(va);
+    uint64_t *pte = pte_of(m, va, stack);
+    if (!pte)
+        return stack ? -1 : 0;
+    if (stack && !*pte)
+        *pte = PTE_LAZY | PTE_U | PTE_W;
+    if (!(*pte & PTE_LAZY) || !(*pte & PTE_U) || (write && !(*pte & PTE_W)))
         return 0;
     void *page = page_alloc();
     if (!page)
@@ -307,9 +330,7 @@ bool mm_user_ok(struct mm *m, uint64_t va, uint64_t len, bool write)
         return false;
     for (uint64_t a = va & PAGE_MASK; a < va + len; a += PAGE_SIZE) {
         uint64_t *pte = pte_of(m, a, false);
-        if (!pte)
-            return false;
-        if (*pte & PTE_P) {
+        if (pte && (*pte & PTE_P)) {
             if (!(*pte & PTE_U) || (write && !(*pte & PTE_W)))
                 return false;
         } else if (fault_in(m, a, write) <= 0) {
@@ -324,8 +345,8 @@ void mm_write(struct mm *m, uint64_t va, const void *src, size_t n)
     const uint8_t *s = src;
     while (n) {
         uint64_t *pte = pte_of(m, va, false);
-        if (!(*pte & PTE_P))
-            fault_in(m, va, false);
+        if (!pte || !(*pte & PTE_P))
+            return; /* the caller mapped it: cannot happen */
         size_t off = va & (PAGE_SIZE - 1), chunk = PAGE_SIZE - off;
         if (chunk > n)
             chunk = n;

@@ -38,7 +38,8 @@ struct mm {
     uint64_t resident;    /* user pages allocated */
 };
 
-/* What the heap and the mappings may not cross; and the stack, lazy. */
+/* The stack: lazy, and without entries until a page is touched (mm.c,
+ * fault_in); the heap and the mappings stay below it. */
 #define USER_STACK_TOP USER_WINDOW_END
 #define USER_STACK_SIZE (1UL << 20)
 #define USER_MMAP_TOP (USER_STACK_TOP - USER_STACK_SIZE - PAGE_SIZE)

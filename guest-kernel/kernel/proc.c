@@ -163,7 +163,19 @@ bool proc_start_init(const char *init_line)
     memset(tf, 0, sizeof(*tf));
     long err = exec_init(t, tf, init_line);
     if (err < 0) {
-        kprintf("error init=exec path=%s errno=%ld\n", init_line, -err);
+        char path[64];
+        size_t n = 0;
+        while (init_line[n] && init_line[n] != ' ' && n < sizeof(path) - 1) {
+            path[n] = init_line[n];
+            n++;
+        }
+        path[n] = '\0';
+        kprintf("error init=exec path=%s errno=%s reason=%s\n", path, errno_name(-err),
+                err == -ENOENT    ? "not_in_initrd"
+                : err == -ENOEXEC ? "not_a_static_x86_64_executable"
+                : err == -EACCES  ? "not_a_regular_file"
+                : err == -E2BIG   ? "arguments_too_long"
+                                  : "out_of_memory");
         return false;
     }
     init_task = t;
