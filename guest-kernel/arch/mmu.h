@@ -26,6 +26,9 @@
  * faults, and the fault handler gives it a zeroed page. P is clear, so the
  * CPU ignores every other bit, which keep the permissions it will get. */
 #define PTE_LAZY (1UL << 9)
+/* COW: present, and read-only to the CPU, but the process may write it: the
+ * write faults, and the fault handler gives it a copy (kernel/mm.c). */
+#define PTE_COW (1UL << 10)
 #define PTE_ADDR 0x000FFFFFFFFFF000UL
 
 #define DIRECT_BASE 0xFFFF800000000000UL

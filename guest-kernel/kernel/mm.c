@@ -20,13 +20,41 @@ static struct free_page *free_list;
 static uint64_t fresh, limit; /* physical */
 static uint64_t nfree, ntotal;
 
+/* How many page-table entries map each page (copy-on-write shares pages
+ * between processes); a page is free again when the last one goes. Set to
+ * 1 when a page is handed out, so the array needs no clearing at boot. */
+static uint16_t *refs;
+static uint64_t cow_shared, cow_copied;
+static uint64_t refs_base; /* physical address of the page refs[0] counts */
+
 void mm_init(uint64_t start, uint64_t end)
 {
     if (end > DIRECT_SIZE)
         end = DIRECT_SIZE;
     fresh = (start + PAGE_SIZE - 1) & PAGE_MASK;
     limit = end & PAGE_MASK;
+    if (limit <= fresh)
+        return;
+    refs_base = fresh;
+    refs = phys_to_virt(fresh);
+    uint64_t ref_bytes = (limit - fresh) / PAGE_SIZE * sizeof(*refs);
+    fresh += (ref_bytes + PAGE_SIZE - 1) & PAGE_MASK;
     ntotal = nfree = limit > fresh ? (limit - fresh) / PAGE_SIZE : 0;
+}
+
+static uint16_t *ref_of(const void *page)
+{
+    return &refs[(virt_to_phys(page) - refs_base) / PAGE_SIZE];
+}
+
+static void page_get(void *page)
+{
+    __atomic_add_fetch(ref_of(page), 1, __ATOMIC_RELAXED);
+}
+
+static unsigned page_refs(const void *page)
+{
+    return __atomic_load_n(ref_of(page), __ATOMIC_RELAXED);
 }
 
 static void *take_page(void)
@@ -43,6 +71,8 @@ static void *take_page(void)
     if (page)
         nfree--;
     spin_unlock(&page_lock);
+    if (page)
+        *ref_of(page) = 1;
     return page;
 }
 
@@ -56,6 +86,8 @@ void *page_alloc(void)
 
 void page_free(void *page)
 {
+    if (__atomic_sub_fetch(ref_of(page), 1, __ATOMIC_ACQ_REL) != 0)
+        return; /* still mapped by another process */
     spin_lock(&page_lock);
     struct free_page *p = page;
     p->next = free_list;
@@ -67,6 +99,12 @@ void page_free(void *page)
 uint64_t mm_free_pages(void)
 {
     return nfree;
+}
+
+void mm_cow_counts(uint64_t *shared, uint64_t *copied)
+{
+    *shared = cow_shared;
+    *copied = cow_copied;
 }
 
 uint64_t mm_total_pages(void)
@@ -201,37 +239,46 @@ void mm_destroy(struct mm *m)
     m->resident = 0;
 }
 
-bool mm_copy(struct mm *dst, const struct mm *src)
+/* Copy-on-write: the child maps the parent's pages, and whatever either
+ * could write becomes read-only in both, marked PTE_COW; the first write
+ * (mm.c, break_cow) gives the writer a copy of its own, or the page itself
+ * when nobody else maps it any more. Read-only pages (text) are just
+ * shared. */
+bool mm_copy(struct mm *dst, struct mm *src)
 {
     if (!mm_create(dst))
         return false;
-    const uint64_t *sdir = user_pd(src);
+    uint64_t *sdir = user_pd(src);
     uint64_t *ddir = user_pd(dst);
     for (unsigned i = next_used(sdir, USER_WINDOW_BASE >> 21); i < 512; i = next_used(sdir, i + 1)) {
         uint64_t *dpt = page_alloc();
         if (!dpt)
             goto fail;
         ddir[i] = virt_to_phys(dpt) | (sdir[i] & ~PTE_ADDR);
-        const uint64_t *spt = table(sdir[i]);
+        uint64_t *spt = table(sdir[i]);
         for (unsigned j = next_used(spt, 0); j < 512; j = next_used(spt, j + 1)) {
-            if (!(spt[j] & PTE_P)) {
-                dpt[j] = spt[j]; /* lazy or empty: nothing to copy */
-                continue;
+            if ((spt[j] & PTE_P) && (spt[j] & (PTE_W | PTE_COW))) {
+                spt[j] = (spt[j] & ~PTE_W) | PTE_COW;
+                __atomic_add_fetch(&cow_shared, 1, __ATOMIC_RELAXED);
             }
-            void *page = take_page();
-            if (!page)
-                goto fail;
-            page_copy(page, table(spt[j]));
-            dpt[j] = virt_to_phys(page) | (spt[j] & ~PTE_ADDR);
-            dst->resident++;
+            if (spt[j] & PTE_P) {
+                page_get(table(spt[j]));
+                dst->resident++;
+            }
+            dpt[j] = spt[j]; /* lazy or empty: nothing to share */
         }
     }
     dst->brk_base = src->brk_base;
     dst->brk = src->brk;
     dst->mmap_base = src->mmap_base;
+    /* The parent's writable entries are cached in this CPU's TLB. */
+    if (read_cr3() == src->pml4)
+        write_cr3(src->pml4);
     return true;
 fail:
     mm_destroy(dst);
+    if (read_cr3() == src->pml4)
+        write_cr3(src->pml4);
     return false;
 }
 
@@ -280,10 +327,35 @@ void mm_protect(struct mm *m, uint64_t va, uint64_t len, bool user, bool write)
         uint64_t *pte = pte_of(m, a, false);
         if (!pte || !*pte)
             continue;
-        *pte &= ~(PTE_U | PTE_W);
-        *pte |= (user ? PTE_U : 0) | (write ? PTE_W : 0);
+        *pte &= ~(PTE_U | PTE_W | PTE_COW);
+        *pte |= user ? PTE_U : 0;
+        /* A page another process maps too becomes writable through a
+         * copy, at the first write. */
+        if (write)
+            *pte |= (*pte & PTE_P) && page_refs(table(*pte)) > 1 ? PTE_COW : PTE_W;
         flush(m, a);
     }
+}
+
+/* A write to a copy-on-write page: 1 when the writer has a page of its own
+ * now, -1 when there is no memory for the copy. */
+static int break_cow(struct mm *m, uint64_t *pte, uint64_t va)
+{
+    void *page = table(*pte);
+    uint64_t flags = (*pte & ~PTE_ADDR & ~PTE_COW) | PTE_W;
+    if (page_refs(page) == 1) { /* the others have copied or gone */
+        *pte = virt_to_phys(page) | flags;
+    } else {
+        void *copy = take_page();
+        if (!copy)
+            return -1;
+        page_copy(copy, page);
+        *pte = virt_to_phys(copy) | flags;
+        page_free(page);
+    }
+    __atomic_add_fetch(&cow_copied, 1, __ATOMIC_RELAXED);
+    flush(m, va);
+    return 1;
 }
 
 static bool in_stack(uint64_t va)
@@ -303,6 +375,8 @@ static int fault_in(struct mm *m, uint64_t va, bool write)
     uint64_t *pte = pte_of(m, va, stack);
     if (!pte)
         return stack ? -1 : 0;
+    if ((*pte & PTE_P) && (*pte & PTE_COW) && (*pte & PTE_U) && write)
+        return break_cow(m, pte, va);
     if (stack && !*pte)
         *pte = PTE_LAZY | PTE_U | PTE_W;
     if (!(*pte & PTE_LAZY) || !(*pte & PTE_U) || (write && !(*pte & PTE_W)))
@@ -330,7 +404,7 @@ bool mm_user_ok(struct mm *m, uint64_t va, uint64_t len, bool write)
         return false;
     for (uint64_t a = va & PAGE_MASK; a < va + len; a += PAGE_SIZE) {
         uint64_t *pte = pte_of(m, a, false);
-        if (pte && (*pte & PTE_P)) {
+        if (pte && (*pte & PTE_P) && !(write && (*pte & PTE_COW))) {
             if (!(*pte & PTE_U) || (write && !(*pte & PTE_W)))
                 return false;
         } else if (fault_in(m, a, write) <= 0) {

@@ -6,7 +6,8 @@
  * (supervisor only), the APIC page and the direct map. The process's own
  * pages live in the user window (arch/mmu.h), 4 KiB each. Stack, heap and
  * anonymous mappings are lazy: their entries are written when mapped, and
- * a page is allocated and zeroed at its first touch (PTE_LAZY). */
+ * a page is allocated and zeroed at its first touch (PTE_LAZY). fork shares
+ * pages copy-on-write (PTE_COW), counted per page. */
 #pragma once
 
 #include <stdbool.h>
@@ -23,6 +24,8 @@ void *page_alloc(void);
 void page_free(void *page);
 uint64_t mm_free_pages(void);
 uint64_t mm_total_pages(void);
+/* Entries fork made copy-on-write, and the writes that broke one. */
+void mm_cow_counts(uint64_t *shared, uint64_t *copied);
 /* Contiguous, aligned to `bytes` (a power of two): for kernel stacks. Taken
  * once at boot, never freed. */
 void *mm_reserve(uint64_t bytes);
@@ -35,7 +38,7 @@ struct mm {
     uint64_t brk_base;    /* the heap: [brk_base, brk) */
     uint64_t brk;
     uint64_t mmap_base;   /* anonymous mappings grow down from here */
-    uint64_t resident;    /* user pages allocated */
+    uint64_t resident;    /* user pages mapped (shared ones too) */
 };
 
 /* The stack: lazy, and without entries until a page is touched (mm.c,
@@ -47,9 +50,10 @@ struct mm {
 /* Empty user window; false when memory is exhausted. */
 bool mm_create(struct mm *m);
 void mm_destroy(struct mm *m);
-/* A copy of every page of src (fork); false when memory is exhausted,
+/* A copy-on-write copy of src (fork): src's writable pages become
+ * read-only in both until written; false when memory is exhausted,
  * leaving dst empty. */
-bool mm_copy(struct mm *dst, const struct mm *src);
+bool mm_copy(struct mm *dst, struct mm *src);
 
 /* Maps [va, va+len) with fresh zeroed pages now (eager), or lazily.
  * `write`: writable by the process. Both page aligned and inside the

@@ -403,8 +403,10 @@ void proc_summary(void)
         else
             live++;
     }
+    uint64_t shared, copied;
+    mm_cow_counts(&shared, &copied);
     kprintf("programs forks=%lu execs=%lu exits=%lu killed=%lu reaped=%lu live=%u zombies=%u "
-            "free_kib=%lu\n",
-            stats.forks, stats.execs, stats.exits, stats.killed, stats.reaped, live, zombies,
-            mm_free_pages() * (PAGE_SIZE / 1024));
+            "cow_shared=%lu cow_copied=%lu free_kib=%lu\n",
+            stats.forks, stats.execs, stats.exits, stats.killed, stats.reaped, live, zombies, shared,
+            copied, mm_free_pages() * (PAGE_SIZE / 1024));
 }
