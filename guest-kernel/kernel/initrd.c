@@ -53,13 +53,14 @@ static int next_entry(uint64_t *pos, struct entry *e, const char **why)
 {
     uint64_t p = *pos;
     uint32_t mode, filesize, namesize;
-    if (archive_size - p < NEWC_HEADER) {
-        *why = "truncated_header";
+    const uint8_t *h = archive + p;
+    /* The magic first: a file that is no cpio at all is named as such. */
+    if (archive_size - p < 6 || memcmp(h, "07070", 5) != 0 || (h[5] != '1' && h[5] != '2')) {
+        *why = "not_newc";
         return -1;
     }
-    const uint8_t *h = archive + p;
-    if (memcmp(h, "07070", 5) != 0 || (h[5] != '1' && h[5] != '2')) {
-        *why = "not_newc";
+    if (archive_size - p < NEWC_HEADER) {
+        *why = "truncated_header";
         return -1;
     }
     if (!hex_field(h + 14, &mode) || !hex_field(h + 54, &filesize) || !hex_field(h + 94, &namesize)) {

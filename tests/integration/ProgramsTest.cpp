@@ -405,5 +405,73 @@ TEST(Programs, IrqwaitWakesOncePerInjectionThroughTheSocket) {
                     program_lines(result.out), "irqwait, one injection per count");
 }
 
+// --trace: the processes' own events, fork, execve, exit and wait4, each with
+// the pids it names, in the order forkexec makes them.
+TEST(Programs, TraceShowsForkExecveExitAndWait) {
+  REQUIRE_KVM();
+  REQUIRE_GUEST_PROGRAMS();
+  const std::string path = scratch_path("programs-trace.json");
+  VmmRun run;
+  run.args = {"run", "--initrd", VMM_EXAMPLE_PROGRAMS_CPIO, "--cmdline", "quiet init=/bin/forkexec", "--vcpus", "1",
+              "--trace", path, "--timeout", kVmmTimeout};
+  run.limit = kHarnessLimit;
+  const VmmResult result = run_vmm(run);
+  ASSERT_FALSE(result.hung) << describe(result);
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  const auto trace = nlohmann::json::parse(text.str(), nullptr, false);
+  ASSERT_FALSE(trace.is_discarded()) << "the trace is not JSON";
+  std::map<std::string, std::vector<nlohmann::json>> by_name;
+  for (const auto& event : trace["traceEvents"])
+    if (event.value("cat", "") == "process") by_name[event["name"]].push_back(event["args"]);
+  // init's own start, then forkexec's children (each is forked, most exec).
+  ASSERT_GE(by_name["fork"].size(), 3u) << describe(result);
+  EXPECT_EQ(by_name["fork"][0]["parent"], 0) << "init is created by the kernel";
+  EXPECT_EQ(by_name["fork"][0]["child"], 1);
+  EXPECT_EQ(by_name["fork"][1]["parent"], 1) << "forkexec's first child";
+  EXPECT_GE(by_name["execve"].size(), 2u) << "init's image and a child's";
+  EXPECT_EQ(by_name["execve"][0]["pid"], 1);
+  // Every child forked is reaped, and every process exits (init last).
+  EXPECT_EQ(by_name["wait4"].size(), by_name["fork"].size() - 1);
+  EXPECT_EQ(by_name["exit"].size(), by_name["fork"].size());
+  ASSERT_FALSE(by_name["exit"].empty());
+  EXPECT_EQ(by_name["exit"].back()["pid"], 1);
+  bool killed_child_seen = false;
+  for (const auto& wait : by_name["wait4"]) killed_child_seen = killed_child_seen || wait["status"] == 11;
+  EXPECT_TRUE(killed_child_seen) << "forkexec's child that dereferences NULL: wait status SIGSEGV (11)";
+}
+
+// What a user gets wrong first: no initrd, an archive that is not newc, an
+// init the archive does not hold or that is no program. Each is one error
+// line that says which, and exit status 4 (an unusable boot environment).
+TEST(Programs, BadInitrdsAndInitsAreNamedInOneErrorLine) {
+  REQUIRE_KVM();
+  REQUIRE_GUEST_PROGRAMS();
+  const std::string not_cpio = scratch_path("not-a-cpio");
+  std::ofstream(not_cpio) << "this is not a cpio archive, not even its header\n";
+  const struct {
+    std::vector<std::string> args;
+    std::string error;
+  } cases[] = {
+      {{"--cmdline", "quiet init=/bin/forkexec"}, "error init=/bin/forkexec reason=no_initrd"},
+      {{"--initrd", not_cpio, "--cmdline", "quiet init=/bin/forkexec"}, "error initrd=cpio offset=0 reason=not_newc"},
+      {{"--initrd", VMM_EXAMPLE_PROGRAMS_CPIO, "--cmdline", "quiet init=/bin/nothing here"},
+       "error init=exec path=/bin/nothing errno=ENOENT reason=not_in_initrd"},
+      {{"--initrd", VMM_EXAMPLE_PROGRAMS_CPIO, "--cmdline", "quiet init=/bin"},
+       "error init=exec path=/bin errno=EACCES reason=not_a_regular_file"},
+  };
+  for (const auto& c : cases) {
+    VmmRun run;
+    run.args = {"run", "--timeout", kVmmTimeout};
+    run.args.insert(run.args.end(), c.args.begin(), c.args.end());
+    run.limit = kHarnessLimit;
+    const VmmResult result = run_vmm(run);
+    ASSERT_FALSE(result.hung) << describe(result);
+    EXPECT_EQ(result.exit_status, 4) << describe(result);
+    EXPECT_NE(result.out.find(c.error + "\n"), std::string::npos) << "expected: " << c.error << "\n" << describe(result);
+  }
+}
+
 }  // namespace
 }  // namespace vmm::testing
