@@ -54,6 +54,10 @@ static int next_entry(uint64_t *pos, struct entry *e, const char **why)
     uint64_t p = *pos;
     uint32_t mode, filesize, namesize;
     const uint8_t *h = archive + p;
+    if (p == archive_size) {
+        *why = "no_trailer";
+        return -1;
+    }
     /* The magic first: a file that is no cpio at all is named as such. */
     if (archive_size - p < 6 || memcmp(h, "07070", 5) != 0 || (h[5] != '1' && h[5] != '2')) {
         *why = "not_newc";
