@@ -10,6 +10,7 @@
 #include "kernel/linux.h"
 
 #include "arch/mmu.h"
+#include "drivers/rtc.h"
 #include "kernel/config.h"
 #include "kernel/console.h"
 #include "kernel/errno.h"
@@ -370,14 +371,25 @@ static uint64_t ticks_to_ns(uint64_t ticks)
     return ticks * (NSEC_PER_SEC / cfg.hz) + ticks * (NSEC_PER_SEC % cfg.hz) / cfg.hz;
 }
 
+/* CLOCK_REALTIME: the CMOS clock's reading when the first program started,
+ * plus the jiffies since (linux_start_clock). */
+static uint64_t realtime_base_ns;
+
+void linux_start_clock(void)
+{
+    realtime_base_ns = rtc_read_epoch() * NSEC_PER_SEC - ticks_to_ns(jiffies);
+}
+
 static long sys_clock_gettime(int64_t clock, uint64_t tp)
 {
     uint64_t ns;
     switch (clock) {
-    case CLOCK_REALTIME: /* no RTC: the time since boot, as from 1970 */
+    case CLOCK_REALTIME:
+    case CLOCK_REALTIME_COARSE:
+        ns = realtime_base_ns + ticks_to_ns(jiffies);
+        break;
     case CLOCK_MONOTONIC:
     case CLOCK_MONOTONIC_RAW:
-    case CLOCK_REALTIME_COARSE:
     case CLOCK_MONOTONIC_COARSE:
     case CLOCK_BOOTTIME:
         ns = ticks_to_ns(jiffies);

@@ -16,6 +16,7 @@
 #include "kernel/ipi.h"
 #include "kernel/initrd.h"
 #include "kernel/irq.h"
+#include "kernel/linux.h"
 #include "kernel/mm.h"
 #include "kernel/proc.h"
 #include "kernel/sched.h"
@@ -221,6 +222,7 @@ static void start_programs(const struct bootinfo *bi)
     }
     uint64_t mem_end = bi->upper_kib >= 0 ? KERNEL_LOAD + (uint64_t)bi->upper_kib * 1024 : 0;
     mm_init(bi->boot_data_end + PAGE_SIZE, mem_end);
+    linux_start_clock();
     if (!initrd_init(bi->initrd_start, bi->initrd_end) || !proc_init() || !proc_start_init(cfg.init))
         kernel_exit(EXIT_BAD_BOOT);
 }
