@@ -245,10 +245,12 @@ static long exec_args_load(struct task *t, struct trapframe *tf, const struct ex
     /* The point of no return: the old image goes. */
     struct mm old = t->mm;
     t->mm = m;
-    if (t == current())
+    t->fs_base = 0; /* the new image sets its own thread pointer */
+    if (t == current()) {
         write_cr3(m.pml4);
+        proc_switch_in_fs(t);
+    }
     mm_destroy(&old);
-    t->fs_base = 0;
     set_name(t, a->path);
     memset(tf, 0, sizeof(*tf));
     tf->rip = im.eh.entry + im.bias;

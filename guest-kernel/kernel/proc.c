@@ -92,10 +92,15 @@ void proc_switch_out(struct task *t)
     __asm__ volatile("fxsave64 %0" : "=m"(*(uint8_t(*)[512])t->fpu));
 }
 
+void proc_switch_in_fs(struct task *t)
+{
+    wrmsr(MSR_FS_BASE, t->fs_base);
+}
+
 void proc_switch_in(struct task *t)
 {
     __asm__ volatile("fxrstor64 %0" : : "m"(*(const uint8_t(*)[512])t->fpu));
-    wrmsr(MSR_FS_BASE, t->fs_base);
+    proc_switch_in_fs(t);
 }
 
 /* ---- the table ------------------------------------------------------------ */

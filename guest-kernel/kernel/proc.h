@@ -34,6 +34,8 @@ void proc_user_fault(struct trapframe *tf);
  * registers and its thread pointer (FS base). */
 void proc_switch_out(struct task *t);
 void proc_switch_in(struct task *t);
+/* Just the thread pointer: execve gives the new image FS base 0. */
+void proc_switch_in_fs(struct task *t);
 
 struct proc_stats {
     uint64_t forks, execs, exits, killed, reaped;
