@@ -41,7 +41,10 @@ enum trace_event_type {
     TRACE_LINE_ACK = 3,    /* in a line's ISR: arg0 GSI, arg1 what port 0x520 answered (1 delivered, 0 spurious) */
     TRACE_WAKE = 4,        /* arg0 GSI that woke it (TRACE_NO_GSI: a timer), arg1 task, arg2 CPU it is queued on;
                             * also when a wait finds its line's interrupt already taken (it came first) */
-    TRACE_SWITCH = 5,      /* arg0 enum trace_switch_reason, arg1 prev task, arg2 next task */
+    TRACE_SWITCH = 5,      /* arg0 enum trace_switch_reason, arg1 prev task, arg2 next task; under
+                            * sched=o1 each task field also carries TRACE_SWITCH_O1 (bit 48), the
+                            * task's priority (bits 32-39) and, for prev, the array it went to
+                            * (bits 40-41: 0 none, 1 active, 2 expired) */
     TRACE_SYSCALL = 6,     /* arg0 system call number, arg1 task */
     TRACE_TASK_START = 7,  /* the task's first run: arg1 task, arg2 kind (0 worker, 1 waiter, 2 sleeper, 4 process) */
     TRACE_TASK_EXIT = 8,   /* arg1 task */
@@ -59,7 +62,13 @@ enum trace_switch_reason {
     TRACE_SWITCH_EXIT = 4,   /* prev exited */
     TRACE_SWITCH_IDLE = 5,   /* prev is the idle task and work arrived (start, balance) */
     TRACE_SWITCH_OTHER = 6,
+    TRACE_SWITCH_YIELD = 7,  /* sched=o1: prev called sched_yield() */
 };
+
+#define TRACE_SWITCH_O1 (1ULL << 48)
+#define TRACE_SWITCH_TASK(field) ((field) & 0xFFFFFFFFULL)
+#define TRACE_SWITCH_PRIO(field) ((unsigned)((field) >> 32) & 0xFF)
+#define TRACE_SWITCH_ARRAY(field) ((unsigned)((field) >> 40) & 0x3)
 
 struct trace_event {
     uint64_t tsc;

@@ -63,6 +63,13 @@ const char *tick_mode_name(enum tick_mode m)
     return tick_words[m];
 }
 
+static const char *const sched_words[] = { "rr", "o1", NULL };
+
+const char *sched_mode_name(enum sched_mode m)
+{
+    return sched_words[m];
+}
+
 void config_defaults(struct config *c)
 {
     c->tasks = 4;
@@ -90,6 +97,7 @@ void config_defaults(struct config *c)
      * with one CPU it is the uniprocessor kernel's tick exactly. */
     c->tick = TICK_PIT;
     c->placement = PLACE_SPREAD;
+    c->sched = SCHED_MODE_RR;
     c->nwaiters = 0;
     c->wake_log = 1;
     c->sleepers = 0;
@@ -266,6 +274,13 @@ static bool apply(struct config *c, const char *k, size_t kn, const char *v, siz
         c->tick = (enum tick_mode)w;
         return true;
     }
+    if (span_eq(k, kn, "sched")) {
+        if ((w = match_word(v, vn, sched_words)) < 0)
+            return parse_error(k, kn, v, vn, "unknown_value");
+        c->sched = (enum sched_mode)w;
+        c->sched_given = true;
+        return true;
+    }
     if (span_eq(k, kn, "placement")) {
         if ((w = match_word(v, vn, placement_words)) < 0)
             return parse_error(k, kn, v, vn, "unknown_value");
@@ -327,6 +342,12 @@ bool config_parse(struct config *c, const char *s)
             c->tasks = 0;
         if (!c->runtime_given)
             c->runtime_ms = 0;
+        /* Programs get the scheduler of the Linux they are compared with
+         * (2.6's O(1)), with nice and real-time classes that mean
+         * something; the built-in tasks keep round-robin, whose equal
+         * slices their tests and the default run's output are about. */
+        if (!c->sched_given)
+            c->sched = SCHED_MODE_O1;
     }
 
     /* selftest, bench and echo replace the tasks; at most one of them. */
@@ -452,6 +473,8 @@ void config_print(const struct config *c)
             kprintf(" sleepers=%u nap_ms=%u", c->sleepers, c->nap_ms);
         if (c->wake_mark)
             kprintf(" wake_mark=1");
+        if (c->sched != SCHED_MODE_RR)
+            kprintf(" sched=%s", sched_mode_name(c->sched));
         if (c->init[0])
             kprintf(" init=\"%s\"", c->init);
         kprintf("\n");

@@ -17,6 +17,8 @@ enum bench_wait { WAIT_HLT, WAIT_SPIN }; /* bench=ipi: how CPU 0 waits for the a
 enum intc_mode { INTC_PIC, INTC_IOAPIC };
 enum tick_mode { TICK_PIT, TICK_LAPIC };
 enum placement_mode { PLACE_SPREAD, PLACE_CPU0 };
+/* sched=: round-robin with equal slices, or Linux 2.6's O(1) scheduler. */
+enum sched_mode { SCHED_MODE_RR, SCHED_MODE_O1 };
 /* What the kernel does after boot: run tasks (default) or one of the
  * special modes, which are mutually exclusive. */
 enum run_mode {
@@ -80,6 +82,8 @@ struct config {
     char init[256];      /* init=: the program (from the initrd) and its arguments; "": none */
     bool quiet;          /* kprintf keeps only error, warn, exception and proc lines */
     bool tasks_given, runtime_given;
+    enum sched_mode sched;
+    bool sched_given;
     /* Derived from the above once parsing succeeded. */
     uint32_t quantum_ticks;
     uint64_t runtime_ticks;
@@ -101,6 +105,7 @@ const char *bench_mode_name(enum bench_mode m);
 const char *bench_wait_name(enum bench_wait w);
 const char *intc_mode_name(enum intc_mode m);
 const char *tick_mode_name(enum tick_mode m);
+const char *sched_mode_name(enum sched_mode m);
 
 /* irqs= parsing and checks (kernel/irq.c). */
 bool irq_parse(struct config *c, const char *v, size_t vn); /* false: error printed */

@@ -44,6 +44,14 @@ enum {
     NR_wait4 = 61,
     NR_uname = 63,
     NR_getppid = 110,
+    NR_getpriority = 140,
+    NR_setpriority = 141,
+    NR_sched_setparam = 142,
+    NR_sched_getparam = 143,
+    NR_sched_setscheduler = 144,
+    NR_sched_getscheduler = 145,
+    NR_sched_get_priority_max = 146,
+    NR_sched_get_priority_min = 147,
     NR_arch_prctl = 158,
     NR_gettid = 186,
     NR_set_tid_address = 218,
@@ -509,6 +517,96 @@ static long sys_getcpu(uint64_t cpu, uint64_t node)
     return 0;
 }
 
+/* ---- priorities ------------------------------------------------------------------ */
+
+#define PRIO_PROCESS 0
+#define MIN_NICE (-20)
+#define MAX_NICE 19
+
+/* getpriority() returns 20 - nice, so that it is never negative (libc
+ * turns it back); there are no users, so any process may set any nice. */
+static long sys_getpriority(int64_t which, int64_t who)
+{
+    if (which != PRIO_PROCESS)
+        return -EINVAL;
+    struct task *t = proc_find_locked((int)who);
+    if (!t)
+        return -ESRCH;
+    long ret = 20 - PRIO_TO_NICE(t->static_prio);
+    proc_unlock();
+    return ret;
+}
+
+static long sys_setpriority(int64_t which, int64_t who, int64_t nice)
+{
+    if (which != PRIO_PROCESS)
+        return -EINVAL;
+    if (nice < MIN_NICE)
+        nice = MIN_NICE;
+    if (nice > MAX_NICE)
+        nice = MAX_NICE;
+    struct task *t = proc_find_locked((int)who);
+    if (!t)
+        return -ESRCH;
+    sched_set_params(t, NICE_TO_PRIO((int)nice), t->policy, t->rt_priority);
+    proc_unlock();
+    return 0;
+}
+
+/* struct sched_param is one int; real-time priorities 1-99, 0 for normal. */
+static long set_scheduler(int64_t pid, int64_t policy, uint64_t param, bool keep_policy)
+{
+    int32_t prio;
+    if (pid < 0 || !param)
+        return -EINVAL;
+    if (copy_from_user(&prio, param, sizeof(prio)) < 0)
+        return -EFAULT;
+    struct task *t = proc_find_locked((int)pid);
+    if (!t)
+        return -ESRCH;
+    if (keep_policy)
+        policy = t->policy;
+    bool rt = policy == SCHED_FIFO || policy == SCHED_RR;
+    if ((policy != SCHED_NORMAL && !rt) || (rt ? prio < 1 || prio > 99 : prio != 0)) {
+        proc_unlock();
+        return -EINVAL;
+    }
+    sched_set_params(t, t->static_prio, (int)policy, rt ? prio : 0);
+    proc_unlock();
+    return 0;
+}
+
+static long sys_sched_getscheduler(int64_t pid)
+{
+    if (pid < 0)
+        return -EINVAL;
+    struct task *t = proc_find_locked((int)pid);
+    if (!t)
+        return -ESRCH;
+    long policy = t->policy;
+    proc_unlock();
+    return policy;
+}
+
+static long sys_sched_getparam(int64_t pid, uint64_t param)
+{
+    if (pid < 0 || !param)
+        return -EINVAL;
+    struct task *t = proc_find_locked((int)pid);
+    if (!t)
+        return -ESRCH;
+    int32_t prio = t->rt_priority;
+    proc_unlock();
+    return copy_to_user(param, &prio, sizeof(prio));
+}
+
+static long priority_limit(int64_t policy, bool max)
+{
+    if (policy == SCHED_FIFO || policy == SCHED_RR)
+        return max ? 99 : 1;
+    return policy == SCHED_NORMAL ? 0 : -EINVAL;
+}
+
 /* ---- dispatch ------------------------------------------------------------------ */
 
 static long unimplemented_call(uint64_t nr)
@@ -590,6 +688,30 @@ void linux_syscall(struct trapframe *tf)
         break;
     case NR_getppid:
         ret = t->parent ? t->parent->id : 0;
+        break;
+    case NR_getpriority:
+        ret = sys_getpriority((int32_t)a0, (int32_t)a1);
+        break;
+    case NR_setpriority:
+        ret = sys_setpriority((int32_t)a0, (int32_t)a1, (int32_t)a2);
+        break;
+    case NR_sched_setparam:
+        ret = set_scheduler((int32_t)a0, 0, a1, true);
+        break;
+    case NR_sched_getparam:
+        ret = sys_sched_getparam((int32_t)a0, a1);
+        break;
+    case NR_sched_setscheduler:
+        ret = set_scheduler((int32_t)a0, (int32_t)a1, a2, false);
+        break;
+    case NR_sched_getscheduler:
+        ret = sys_sched_getscheduler((int32_t)a0);
+        break;
+    case NR_sched_get_priority_max:
+        ret = priority_limit((int32_t)a0, true);
+        break;
+    case NR_sched_get_priority_min:
+        ret = priority_limit((int32_t)a0, false);
         break;
     case NR_fork:
         ret = proc_fork(tf);

@@ -162,6 +162,7 @@ bool proc_start_init(const char *init_line)
     t->state = TASK_RUNNABLE;
     t->cpu = this_cpu_id();
     t->line = -1;
+    sched_task_defaults(t);
     console_files(t);
     memcpy(t->fpu, fpu_initial, sizeof(t->fpu));
     struct trapframe *tf = prepare_stack(t);
@@ -205,6 +206,7 @@ long proc_fork(struct trapframe *tf)
     child->state = TASK_RUNNABLE;
     child->cpu = this_cpu_id();
     child->line = -1;
+    sched_fork(child, parent);
     child->parent = parent;
     child->fs_base = parent->fs_base;
     child->sigmask = parent->sigmask;
@@ -253,6 +255,7 @@ __attribute__((noreturn)) void proc_exit(int wait_status)
 
     __atomic_add_fetch(&stats.exits, 1, __ATOMIC_RELAXED);
     trace_event(TRACE_PROC_EXIT, (uint32_t)wait_status, trace_task(t->id), 0);
+    sched_print_task(t);
     if (t == init_task) {
         /* The run's end, with init's status as vmm's: 128 + the signal
          * that killed it, as a shell reports one. */
@@ -385,6 +388,25 @@ void proc_user_fault(struct trapframe *tf)
     proc_exit(W_SIGNALED(sig));
 }
 
+/* ---- lookup ------------------------------------------------------------------ */
+
+struct task *proc_find_locked(int pid)
+{
+    spin_lock(&proc_lock);
+    if (pid == 0)
+        return current();
+    for (unsigned i = 0; i < MAX_PROCS; i++)
+        if (procs[i] && procs[i]->id == pid && procs[i]->state != TASK_DEAD)
+            return procs[i];
+    spin_unlock(&proc_lock);
+    return NULL;
+}
+
+void proc_unlock(void)
+{
+    spin_unlock(&proc_lock);
+}
+
 /* ---- the end of the run --------------------------------------------------- */
 
 const struct proc_stats *proc_stats(void)
@@ -403,10 +425,12 @@ void proc_summary(void)
     for (unsigned i = 0; i < MAX_PROCS; i++) {
         if (!procs[i])
             continue;
-        if (procs[i]->state == TASK_DEAD)
+        if (procs[i]->state == TASK_DEAD) {
             zombies++;
-        else
+        } else {
             live++;
+            sched_print_task(procs[i]); /* the exited ones printed theirs */
+        }
     }
     uint64_t shared, copied;
     mm_cow_counts(&shared, &copied);

@@ -23,6 +23,10 @@ void proc_init_cpu(void);
 bool proc_start_init(const char *init_line);
 
 long proc_fork(struct trapframe *tf);
+/* The live process with this pid (0: the caller), with the process table
+ * locked (so it cannot be reaped) until proc_unlock(); or NULL, unlocked. */
+struct task *proc_find_locked(int pid);
+void proc_unlock(void);
 long proc_wait4(int64_t pid, uint64_t status, int64_t options, uint64_t rusage);
 __attribute__((noreturn)) void proc_exit(int wait_status);
 /* A CPU exception in ring 3 of a process: a lazy page is faulted in and

@@ -34,10 +34,26 @@
 /* How often a busy CPU looks for imbalance; an idle one looks every tick. */
 #define BALANCE_TICKS 4
 
+/* Where schedule() queues the task it switches away from, if runnable
+ * (task->requeue): rr always at the tail; o1 at the head of its list when
+ * it was preempted (it keeps its place), at the tail when its slice ran
+ * out but it stays active (interactive, real-time round robin), in the
+ * expired array when it ran out otherwise, or yielded. */
+enum requeue { REQUEUE_HEAD, REQUEUE_TAIL, REQUEUE_EXPIRED };
+
 struct runqueue {
     struct spinlock lock;
-    struct task *head, *tail; /* runnable, not running */
+    struct task *head, *tail; /* rr: runnable, not running */
     unsigned nr_queued;
+    /* o1 (Linux 2.6.11's runqueue): the running task is in neither array
+     * while it runs; schedule() queues it again (enum requeue). */
+    struct prio_array arrays[2];
+    struct prio_array *active, *expired;
+    uint64_t expired_timestamp_ms; /* when the first task expired since the last swap; 0: none */
+    int best_expired_prio;         /* the best static priority waiting in expired */
+    uint64_t array_swaps;
+    uint64_t pulled_expired, pulled_active; /* balancing: from the busiest's expired, active */
+    uint64_t pick_cycles, picks;  /* schedule()'s queue work, in TSC cycles */
     struct task *curr;
     struct task *idle;
     struct task *sleepers;
@@ -125,6 +141,152 @@ static unsigned load(const struct runqueue *rq)
     return rq->nr_queued + (rq->curr && rq->curr->kind != TASK_IDLE);
 }
 
+/* ---- o1: Linux 2.6.11's O(1) scheduler (kernel/prio.c has the arithmetic) ---- */
+
+static bool o1(void)
+{
+    return cfg.sched == SCHED_MODE_O1;
+}
+
+/* The kernel's clock for sleep_avg and the run times: the jiffies. */
+static uint64_t sched_clock_ns(void)
+{
+    return jiffies * (1000000000ULL / cfg.hz);
+}
+
+static uint64_t jiffies_ms(void)
+{
+    return jiffies * 1000 / cfg.hz;
+}
+
+static struct task *task_of(struct prio_link *l)
+{
+    return (struct task *)((char *)l - __builtin_offsetof(struct task, run_link));
+}
+
+static void o1_enqueue(struct runqueue *rq, struct task *t, enum requeue where)
+{
+    struct prio_array *a = where == REQUEUE_EXPIRED ? rq->expired : rq->active;
+    if (where == REQUEUE_HEAD)
+        prio_enqueue_head(a, &t->run_link, t->prio);
+    else
+        prio_enqueue(a, &t->run_link, t->prio);
+    t->array = a;
+    if (where == REQUEUE_EXPIRED && t->static_prio < rq->best_expired_prio)
+        rq->best_expired_prio = t->static_prio;
+    rq->nr_queued++;
+}
+
+static void o1_dequeue(struct runqueue *rq, struct task *t)
+{
+    prio_dequeue(t->array, &t->run_link, t->prio);
+    t->array = NULL;
+    rq->nr_queued--;
+}
+
+/* The best task of the active array; when it is empty and the expired one
+ * is not, the two swap first (2.6's schedule()). */
+static struct task *o1_pick(struct runqueue *rq)
+{
+    if (!rq->active->nr_active && rq->expired->nr_active) {
+        struct prio_array *a = rq->active;
+        rq->active = rq->expired;
+        rq->expired = a;
+        rq->expired_timestamp_ms = 0;
+        rq->best_expired_prio = MAX_PRIO;
+        rq->array_swaps++;
+    }
+    int idx = prio_first(rq->active);
+    if (idx == MAX_PRIO)
+        return NULL;
+    struct task *t = task_of(prio_head(rq->active, idx));
+    o1_dequeue(rq, t);
+    return t;
+}
+
+static void rq_enqueue(struct runqueue *rq, struct task *t, enum requeue where)
+{
+    if (o1())
+        o1_enqueue(rq, t, where);
+    else if (where == REQUEUE_HEAD)
+        enqueue_head(rq, t);
+    else
+        enqueue_tail(rq, t);
+}
+
+/* A task that slept (or waited) becomes runnable: 2.6's activate_task(),
+ * which credits the sleep to sleep_avg and recomputes the dynamic
+ * priority. Returns whether it should preempt what runs on rq: rr always
+ * (it is queued at the head), o1 when its priority is better. */
+static bool activate(struct runqueue *rq, struct task *t)
+{
+    if (!o1()) {
+        enqueue_head(rq, t);
+        return true;
+    }
+    uint64_t now = sched_clock_ns();
+    if (t->policy == SCHED_NORMAL) {
+        t->sleep_avg_ns = prio_sleep_avg_after_sleep(t->sleep_avg_ns, now - t->timestamp_ns, t->static_prio,
+                                                     t->kind == TASK_PROCESS);
+        t->prio = prio_effective(t->static_prio, t->sleep_avg_ns);
+    }
+    t->timestamp_ns = now;
+    o1_enqueue(rq, t, REQUEUE_TAIL);
+    return t->prio < rq->curr->prio; /* TASK_PREEMPTS_CURR(); the idle task's is MAX_PRIO */
+}
+
+/* scheduler_tick() for the running task t, one tick charged. */
+static void o1_tick(struct runqueue *rq, struct task *t)
+{
+    if (t->policy == SCHED_FIFO) /* runs until it blocks or yields */
+        return;
+    if (t->time_slice > 1) {
+        t->time_slice--;
+        return;
+    }
+    t->slices++;
+    t->time_slice = prio_timeslice_ticks(t->static_prio, cfg.hz);
+    t->switch_why = TRACE_SWITCH_SLICE;
+    rq->need_resched = true;
+    if (t->policy == SCHED_RR) { /* round robin within its priority, never expired */
+        t->requeue = REQUEUE_TAIL;
+        return;
+    }
+    t->prio = prio_effective(t->static_prio, t->sleep_avg_ns);
+    uint64_t now_ms = jiffies_ms();
+    if (!rq->expired_timestamp_ms)
+        rq->expired_timestamp_ms = now_ms ? now_ms : 1;
+    bool starving = prio_expired_starving(now_ms, rq->expired_timestamp_ms, load(rq), t->static_prio,
+                                          rq->best_expired_prio);
+    t->requeue = !prio_interactive(t->prio, t->static_prio) || starving ? REQUEUE_EXPIRED : REQUEUE_TAIL;
+}
+
+void sched_task_defaults(struct task *t)
+{
+    t->run_link.next = t->run_link.prev = &t->run_link;
+    t->policy = SCHED_NORMAL;
+    t->static_prio = t->prio = DEFAULT_PRIO;
+    t->time_slice = prio_timeslice_ticks(DEFAULT_PRIO, cfg.hz);
+    t->timestamp_ns = sched_clock_ns();
+}
+
+void sched_fork(struct task *child, struct task *parent)
+{
+    sched_task_defaults(child);
+    child->policy = parent->policy;
+    child->rt_priority = parent->rt_priority;
+    child->static_prio = parent->static_prio;
+    /* The parent's slice is shared, so forking gains no CPU time. */
+    child->time_slice = (parent->time_slice + 1) / 2;
+    parent->time_slice /= 2;
+    if (!parent->time_slice)
+        parent->time_slice = 1;
+    child->sleep_avg_ns = prio_sleep_avg_penalty(parent->sleep_avg_ns, CHILD_PENALTY);
+    parent->sleep_avg_ns = prio_sleep_avg_penalty(parent->sleep_avg_ns, PARENT_PENALTY);
+    child->prio = parent->policy == SCHED_NORMAL ? prio_effective(child->static_prio, child->sleep_avg_ns)
+                                                  : parent->prio;
+}
+
 /* Called on every CPU before it runs anything: its idle task is the stack
  * it runs on, and what `current` finds there must name the CPU. */
 static void init_idle(unsigned cpu)
@@ -135,9 +297,16 @@ static void init_idle(unsigned cpu)
     idle->state = TASK_RUNNABLE;
     idle->cpu = cpu;
     idle->on_cpu = true;
-    rqs[cpu].idle = idle;
-    rqs[cpu].curr = idle;
-    rqs[cpu].lock.name = "runqueue";
+    idle->prio = idle->static_prio = MAX_PRIO; /* anything preempts it */
+    struct runqueue *rq = &rqs[cpu];
+    rq->idle = idle;
+    rq->curr = idle;
+    rq->lock.name = "runqueue";
+    prio_array_init(&rq->arrays[0]);
+    prio_array_init(&rq->arrays[1]);
+    rq->active = &rq->arrays[0];
+    rq->expired = &rq->arrays[1];
+    rq->best_expired_prio = MAX_PRIO;
 }
 
 static void setup_task(unsigned i, enum task_kind kind, unsigned cpu, void (*entry)(long), long arg)
@@ -148,6 +317,7 @@ static void setup_task(unsigned i, enum task_kind kind, unsigned cpu, void (*ent
     t->state = TASK_RUNNABLE;
     t->cpu = cpu;
     t->line = -1;
+    sched_task_defaults(t);
 
     /* A new task's kernel stack looks like one that was switched out in
      * the middle of returning from an interrupt: a trapframe that irets to
@@ -170,7 +340,7 @@ static void setup_task(unsigned i, enum task_kind kind, unsigned cpu, void (*ent
     /* Under the lock: the APs are online already, and with tick=lapic
      * their ticks wake their idle loops into schedule() at any time. */
     spin_lock(&rqs[cpu].lock);
-    enqueue_tail(&rqs[cpu], t);
+    rq_enqueue(&rqs[cpu], t, REQUEUE_TAIL);
     spin_unlock(&rqs[cpu].lock);
 }
 
@@ -233,7 +403,7 @@ void sched_add(struct task *t, unsigned cpu)
     struct runqueue *rq = &rqs[cpu];
     spin_lock(&rq->lock);
     t->cpu = cpu;
-    enqueue_tail(rq, t);
+    rq_enqueue(rq, t, REQUEUE_TAIL);
     if (rq->curr == rq->idle)
         rq->need_resched = true;
     spin_unlock(&rq->lock);
@@ -275,7 +445,9 @@ static uint32_t switch_reason(const struct task *prev, bool woken)
         return TRACE_SWITCH_EXIT;
     if (prev->state != TASK_RUNNABLE)
         return TRACE_SWITCH_BLOCK;
-    if (prev->slice >= cfg.quantum_ticks)
+    if (o1() && prev->switch_why)
+        return prev->switch_why; /* slice or yield, as o1_tick and sched_yield saw it */
+    if (!o1() && prev->slice >= cfg.quantum_ticks)
         return TRACE_SWITCH_SLICE;
     if (woken)
         return TRACE_SWITCH_WOKEN;
@@ -289,22 +461,48 @@ static void schedule_locked(struct runqueue *rq)
     bool woken = rq->woken;
     rq->need_resched = false;
     rq->woken = false;
+    uint64_t start = rdtsc();
+    enum requeue where = REQUEUE_TAIL;
+    if (o1() && prev->kind != TASK_IDLE) {
+        /* 2.6's schedule(): the run time comes off sleep_avg (less of it
+         * at a high bonus); the slice's end or a yield said where prev
+         * goes (REQUEUE_HEAD, its place, when it was preempted). */
+        uint64_t now = sched_clock_ns();
+        if (prev->policy == SCHED_NORMAL)
+            prev->sleep_avg_ns = prio_sleep_avg_after_run(prev->sleep_avg_ns, now - prev->timestamp_ns);
+        prev->timestamp_ns = now;
+        where = (enum requeue)prev->requeue;
+        prev->requeue = REQUEUE_HEAD;
+    }
     if (prev->state == TASK_RUNNABLE && prev->kind != TASK_IDLE)
-        enqueue_tail(rq, prev);
-    struct task *next = dequeue_head(rq);
+        rq_enqueue(rq, prev, where);
+    struct task *next = o1() ? o1_pick(rq) : dequeue_head(rq);
     if (!next)
         next = rq->idle;
     next->slice = 0;
+    rq->pick_cycles += rdtsc() - start;
+    rq->picks++;
+    uint32_t reason = switch_reason(prev, woken);
+    prev->switch_why = 0;
     if (next == prev) {
         spin_unlock(&rq->lock);
         return;
     }
     next->on_cpu = true;
     next->scheduled++;
+    next->timestamp_ns = sched_clock_ns();
     rq->switches++;
-    if (tracing())
-        trace_record(TRACE_SWITCH, switch_reason(prev, woken), trace_task(prev->id),
-                     trace_task(next->id));
+    if (tracing()) {
+        /* o1: each task's id with its priority and the array prev went to
+         * (1 active, 2 expired, 0 none) above it; rr: the ids alone. */
+        uint64_t prev_arg = trace_task(prev->id), next_arg = trace_task(next->id);
+        if (o1()) {
+            uint64_t prev_array = !prev->array ? 0 : prev->array == rq->active ? 1 : 2;
+            prev_arg |= (uint64_t)(uint8_t)prev->prio << 32 | prev_array << 40 | 1ULL << 48;
+            next_arg |= (uint64_t)(uint8_t)next->prio << 32 | 1ULL << 48;
+        }
+        trace_record(TRACE_SWITCH, reason, prev_arg, next_arg);
+    }
     rq->curr = next;
     struct cpu *c = &cpus[prev->cpu];
     c->tss.rsp0 = c->syscall.kstack = kstack_top(next);
@@ -343,6 +541,26 @@ __attribute__((noreturn)) void sched_run_cpu(void)
     }
 }
 
+/* 2.6's move_tasks() for one task: from the busiest queue's expired array
+ * first (those will not run soon, and their caches are cold), the best
+ * priority first, the last queued of it; into the same array here. It
+ * preempts what runs here if it is better (pull_task()). */
+static void o1_pull(struct runqueue *src, struct runqueue *dst, unsigned me)
+{
+    bool from_expired = src->expired->nr_active > 0;
+    struct prio_array *array = from_expired ? src->expired : src->active;
+    struct task *t = task_of(prio_tail(array, prio_first(array)));
+    o1_dequeue(src, t);
+    t->cpu = me;
+    o1_enqueue(dst, t, from_expired ? REQUEUE_EXPIRED : REQUEUE_TAIL);
+    if (from_expired)
+        dst->pulled_expired++;
+    else
+        dst->pulled_active++;
+    if (t->prio < dst->curr->prio)
+        dst->need_resched = true;
+}
+
 /* Pulls one queued task from the busiest CPU when it has at least two
  * more than this one. Locks in CPU order, so two CPUs balancing against
  * each other cannot deadlock. */
@@ -367,12 +585,16 @@ static void balance(unsigned me)
     if (load(src) >= load(mine) + 2 && src->nr_queued) {
         /* Queued tasks are never on a CPU: the queue's lock is held from
          * enqueuing the previous task until its switch is complete. */
-        struct task *t = dequeue_tail(src);
-        t->cpu = me;
-        enqueue_tail(mine, t);
+        if (o1()) {
+            o1_pull(src, mine, me);
+        } else {
+            struct task *t = dequeue_tail(src);
+            t->cpu = me;
+            enqueue_tail(mine, t);
+            if (mine->curr == mine->idle)
+                mine->need_resched = true;
+        }
         mine->migrations++;
-        if (mine->curr == mine->idle)
-            mine->need_resched = true;
     }
     spin_unlock(&second->lock);
     spin_unlock(&first->lock);
@@ -399,7 +621,9 @@ void sched_tick(uint64_t n)
         t->ticks++;
         if (t->kind != TASK_PROCESS)
             vvar.task_ticks[t->id] = t->ticks;
-        if (++t->slice >= cfg.quantum_ticks)
+        if (o1())
+            o1_tick(rq, t);
+        else if (++t->slice >= cfg.quantum_ticks)
             rq->need_resched = true;
     }
     if (rq->sleepers) {
@@ -410,9 +634,10 @@ void sched_tick(uint64_t n)
             if (s->wake_at <= jiffies) {
                 *link = s->next;
                 s->state = TASK_RUNNABLE;
-                enqueue_head(rq, s);
-                rq->need_resched = true;
-                rq->woken = true;
+                if (activate(rq, s)) {
+                    rq->need_resched = true;
+                    rq->woken = true;
+                }
                 trace_event(TRACE_WAKE, TRACE_NO_GSI, trace_task(s->id), me);
             } else {
                 link = &s->next;
@@ -440,6 +665,13 @@ void sched_resched_ipi(void)
 
 void sched_yield(void)
 {
+    /* 2.6's sys_sched_yield(): a normal task goes to the expired array, a
+     * real-time one to the end of its list. */
+    struct task *t = current();
+    if (o1() && t->kind != TASK_IDLE) {
+        t->requeue = t->policy == SCHED_NORMAL ? REQUEUE_EXPIRED : REQUEUE_TAIL;
+        t->switch_why = TRACE_SWITCH_YIELD;
+    }
     rqs[this_cpu_id()].need_resched = true;
 }
 
@@ -490,8 +722,8 @@ bool sched_wake(struct task *t, uint32_t gsi)
     }
     t->state = TASK_RUNNABLE;
     bool queued = rq->curr != t; /* else it has not switched away yet */
-    if (queued) {
-        enqueue_head(rq, t);
+    bool preempt = queued && activate(rq, t);
+    if (preempt) {
         rq->need_resched = true;
         rq->woken = true;
     }
@@ -500,9 +732,61 @@ bool sched_wake(struct task *t, uint32_t gsi)
     trace_event(TRACE_WAKE, gsi, trace_task(t->id), target);
     spin_unlock(&rq->lock);
     bool remote = target != this_cpu_id();
-    if (queued && remote)
+    if (preempt && remote)
         ipi_send(target, IPI_RESCHED);
     return remote;
+}
+
+/* ---- priorities from system calls ----------------------------------------- */
+
+void sched_set_params(struct task *t, int static_prio, int policy, int rt_priority)
+{
+    /* t's queue: t may move to another CPU's until its lock is held. */
+    struct runqueue *rq;
+    for (;;) {
+        rq = &rqs[__atomic_load_n(&t->cpu, __ATOMIC_ACQUIRE)];
+        spin_lock(&rq->lock);
+        if (&rqs[t->cpu] == rq)
+            break;
+        spin_unlock(&rq->lock);
+    }
+    bool queued = o1() && t->array != NULL;
+    if (queued)
+        o1_dequeue(rq, t);
+    int old_prio = t->prio;
+    t->static_prio = static_prio;
+    t->policy = policy;
+    t->rt_priority = rt_priority;
+    t->prio = policy == SCHED_NORMAL ? prio_effective(static_prio, t->sleep_avg_ns) : prio_of_rt(rt_priority);
+    if (policy == SCHED_NORMAL && t->time_slice > prio_timeslice_ticks(static_prio, cfg.hz))
+        t->time_slice = prio_timeslice_ticks(static_prio, cfg.hz);
+    bool resched = false;
+    if (queued) {
+        o1_enqueue(rq, t, REQUEUE_TAIL);
+        resched = t->prio < rq->curr->prio; /* it now beats what runs there */
+    } else if (o1() && rq->curr == t && t->prio > old_prio) {
+        resched = true; /* it may no longer be the best: let schedule() look */
+    }
+    if (resched)
+        rq->need_resched = true;
+    unsigned cpu = t->cpu;
+    spin_unlock(&rq->lock);
+    if (resched && cpu != this_cpu_id())
+        ipi_send(cpu, IPI_RESCHED);
+}
+
+static const char *policy_name(int policy)
+{
+    return policy == SCHED_FIFO ? "fifo" : policy == SCHED_RR ? "rr" : "normal";
+}
+
+void sched_print_task(const struct task *t)
+{
+    kprintf("sched pid=%d name=%s policy=%s nice=%d rt_priority=%d static_prio=%d prio=%d sleep_avg_ms=%lu "
+            "slices=%lu ticks=%lu switches=%lu\n",
+            t->id, t->kind == TASK_PROCESS ? t->name : "task", policy_name(t->policy),
+            PRIO_TO_NICE(t->static_prio), t->rt_priority, t->static_prio, t->prio,
+            t->sleep_avg_ns / 1000000, t->slices, t->ticks, t->scheduled);
 }
 
 /* ---- the end of the run ------------------------------------------------ */
@@ -578,6 +862,18 @@ static void print_summary(void)
         proc_summary();
         linux_summary();
     }
+    if (o1())
+        for (unsigned i = 0; i < ntasks; i++)
+            sched_print_task(&task_stacks[i].task);
+    if (o1() || cfg.init[0])
+        for (unsigned k = 0; k < nonline; k++) {
+            const struct runqueue *rq = &rqs[online_list[k]];
+            kprintf("sched cpu=%u policy=%s picks=%lu pick_cycles=%lu array_swaps=%lu pulled_expired=%lu "
+                    "pulled_active=%lu\n",
+                    online_list[k], sched_mode_name(cfg.sched), rq->picks,
+                    rq->picks ? rq->pick_cycles / rq->picks : 0, rq->array_swaps, rq->pulled_expired,
+                    rq->pulled_active);
+        }
     trace_sync(); /* the second sync: vmm measures the drift over the run */
     kprintf("total ticks=%lu switches=%lu tasks=%u runtime_ms=%lu syscalls=%lu syscalls_via_ud=%lu "
             "uart_stalls=%lu nmi=%lu spurious=%lu cpus=%u waiters=%u tick=%s\n",

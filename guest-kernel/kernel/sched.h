@@ -12,6 +12,7 @@
 #include "arch/x86.h"
 #include "kernel/file.h"
 #include "kernel/mm.h"
+#include "kernel/prio.h"
 
 #define KSTACK_SIZE 8192
 
@@ -41,6 +42,20 @@ struct task {
     uint64_t remote_wakeups; /* of those, by an interrupt on another CPU */
     int line;           /* waiters: index of its irqs= line */
     long exit_code;
+    /* The O(1) scheduler's (sched=o1; kernel/prio.h). rr keeps them too,
+     * for the system calls, but ignores them. */
+    struct prio_link run_link;
+    struct prio_array *array; /* the array it is queued in; NULL when not queued */
+    int policy;               /* SCHED_NORMAL, SCHED_FIFO, SCHED_RR */
+    int rt_priority;          /* 1..99 for FIFO and RR, 0 for normal tasks */
+    int static_prio;          /* 120 + nice */
+    int prio;                 /* dynamic: 0-99 real-time, 100-139 normal */
+    unsigned time_slice;      /* ticks left of its slice */
+    uint64_t sleep_avg_ns;
+    uint64_t timestamp_ns;    /* when it last started to run, or to sleep */
+    uint8_t requeue;          /* where schedule() queues it again (sched.c) */
+    uint8_t switch_why;       /* why it gives up the CPU next, for the trace */
+    uint64_t slices;          /* time slices it used up */
     /* Processes only (the rest stay zero). */
     struct mm mm;
     struct task *parent;  /* init (pid 1) adopts orphans */
@@ -120,6 +135,17 @@ void sched_add(struct task *t, unsigned cpu);
 __attribute__((noreturn)) void sched_die(void);
 /* Ends the run with `code` as vmm's exit status (init exited). */
 __attribute__((noreturn)) void sched_finish_with(int code);
+/* The O(1) fields of a new task: nice 0, normal, a full slice; a child
+ * (fork) takes half its parent's slice and a share of its sleep average,
+ * as Linux 2.6's sched_fork() and wake_up_new_task() do. */
+void sched_task_defaults(struct task *t);
+void sched_fork(struct task *child, struct task *parent);
+/* setpriority() and sched_setscheduler(): new static priority, policy and
+ * real-time priority for t, which may be queued or running anywhere. */
+void sched_set_params(struct task *t, int static_prio, int policy, int rt_priority);
+/* `sched ...` line: t's priorities and counts (processes' exit, the end). */
+void sched_print_task(const struct task *t);
+
 /* The boot page tables, for tasks without an address space of their own. */
 static inline uint64_t task_cr3(const struct task *t)
 {

@@ -59,6 +59,7 @@ const char* switch_reason(std::uint32_t reason) {
     case TRACE_SWITCH_WOKEN: return "woken";
     case TRACE_SWITCH_EXIT: return "exit";
     case TRACE_SWITCH_IDLE: return "idle";
+    case TRACE_SWITCH_YIELD: return "yield";
     default: return "other";
   }
 }
@@ -396,14 +397,21 @@ void TraceWriter::guest(unsigned cpu, const trace_event& event, std::uint64_t ns
       return;
     case TRACE_SWITCH: {
       ++counts_.guest_switches;
-      instant("switch", "sched",
-              "\"prev\":" + json_string(task_name(event.arg1)) + ",\"next\":" + json_string(task_name(event.arg2)) +
-                  ",\"reason\":\"" + switch_reason(event.arg0) + "\"");
+      const std::uint64_t prev = TRACE_SWITCH_TASK(event.arg1), next = TRACE_SWITCH_TASK(event.arg2);
+      std::string args = "\"prev\":" + json_string(task_name(prev)) + ",\"next\":" + json_string(task_name(next)) +
+                         ",\"reason\":\"" + switch_reason(event.arg0) + "\"";
+      if (event.arg1 & TRACE_SWITCH_O1) {  // the O(1) scheduler's priorities and arrays
+        static constexpr const char* kArrays[] = {"none", "active", "expired", "none"};
+        args += ",\"prev_prio\":" + std::to_string(TRACE_SWITCH_PRIO(event.arg1)) + ",\"prev_array\":\"" +
+                kArrays[TRACE_SWITCH_ARRAY(event.arg1)] + "\",\"next_prio\":" +
+                std::to_string(TRACE_SWITCH_PRIO(event.arg2));
+      }
+      instant("switch", "sched", args);
       if (state.task_open) add(ns, kGuestPid, tasks, "\"ph\":\"E\"");
-      add(ns, kGuestPid, tasks, "\"ph\":\"B\",\"name\":" + json_string(task_name(event.arg2)) + ",\"cat\":\"task\"");
+      add(ns, kGuestPid, tasks, "\"ph\":\"B\",\"name\":" + json_string(task_name(next)) + ",\"cat\":\"task\"");
       state.task_open = true;
-      state.current_task = event.arg2;
-      if (const auto woken = wake_flows_.find(event.arg2); woken != wake_flows_.end()) {
+      state.current_task = next;
+      if (const auto woken = wake_flows_.find(next); woken != wake_flows_.end()) {
         end_flow(woken->second, cpu, ns);
         wake_flows_.erase(woken);
       }
