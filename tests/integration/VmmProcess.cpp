@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -55,6 +56,12 @@ VmmResult run_vmm(const VmmRun& run) {
     std::string binary = VMM_BINARY;
     argv.push_back(binary.data());
     std::vector<std::string> args = run.args;
+    // VMM_TEST_GUEST_SCHED=o1 runs a test's bundled kernel under that
+    // scheduler (CMake runs the SMP tests so too): first on its command
+    // line, so that an init='s arguments stay last.
+    if (const char* sched = std::getenv("VMM_TEST_GUEST_SCHED"); sched && *sched)
+      for (std::size_t i = 0; i + 1 < args.size(); ++i)
+        if (args[i] == "--cmdline") args[i + 1] = std::string("sched=") + sched + " " + args[i + 1];
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
     ::execv(binary.c_str(), argv.data());
