@@ -408,7 +408,11 @@ void TraceWriter::guest(unsigned cpu, const trace_event& event, std::uint64_t ns
       }
       instant("switch", "sched", args);
       if (state.task_open) add(ns, kGuestPid, tasks, "\"ph\":\"E\"");
-      add(ns, kGuestPid, tasks, "\"ph\":\"B\",\"name\":" + json_string(task_name(next)) + ",\"cat\":\"task\"");
+      // Under sched=o1 the slice names the priority it runs at (not the idle task's).
+      std::string slice = task_name(next);
+      if ((event.arg2 & TRACE_SWITCH_O1) && next != TRACE_NO_TASK)
+        slice += " (prio " + std::to_string(TRACE_SWITCH_PRIO(event.arg2)) + ")";
+      add(ns, kGuestPid, tasks, "\"ph\":\"B\",\"name\":" + json_string(slice) + ",\"cat\":\"task\"");
       state.task_open = true;
       state.current_task = next;
       if (const auto woken = wake_flows_.find(next); woken != wake_flows_.end()) {
