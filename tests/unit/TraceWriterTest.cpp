@@ -162,6 +162,33 @@ TEST_F(TraceWriterTest, LostGuestEventsNeverLeaveASpanOpenOrAnEndWithoutItsBegin
   EXPECT_EQ(trace["otherData"]["bad_guest_events"], 1);
 }
 
+// sched=o1 packs each task's priority (and prev's array) above its id
+// (abi/trace.h): the switch names them, the task's slice says its priority.
+TEST_F(TraceWriterTest, AnO1SwitchCarriesPrioritiesAndTheArrayAndNamesTheSliceWithItsPriority) {
+  const std::uint64_t prev = 2 | std::uint64_t{125} << 32 | std::uint64_t{2} << 40 | TRACE_SWITCH_O1;
+  const std::uint64_t next = 4 | std::uint64_t{115} << 32 | TRACE_SWITCH_O1;
+  writer_->guest(0, guest_event(TRACE_SWITCH, TRACE_SWITCH_YIELD, prev, next), kOrigin + 100);
+  writer_->guest(0, guest_event(TRACE_SWITCH, TRACE_SWITCH_SLICE, 1, 2), kOrigin + 200);  // rr: ids alone
+  writer_->guest(0, guest_event(TRACE_PROC_FORK, 0, 1, 5), kOrigin + 300);
+  const auto trace = finish();
+  const auto switches = with(trace, "name", "switch");
+  ASSERT_EQ(switches.size(), 2u);
+  const auto& o1 = switches[0]["args"];
+  EXPECT_EQ(o1["prev"], "task 2");
+  EXPECT_EQ(o1["next"], "task 4");
+  EXPECT_EQ(o1["reason"], "yield");
+  EXPECT_EQ(o1["prev_prio"], 125);
+  EXPECT_EQ(o1["prev_array"], "expired");
+  EXPECT_EQ(o1["next_prio"], 115);
+  EXPECT_FALSE(switches[1]["args"].contains("prev_prio"));
+  EXPECT_EQ(with(trace, "name", "task 4 (prio 115)").size(), 1u) << "its slice's begin";
+  EXPECT_EQ(with(trace, "name", "task 2").size(), 1u) << "rr's slice, still open at the end: its begin";
+  const auto forks = with(trace, "name", "fork");
+  ASSERT_EQ(forks.size(), 1u);
+  EXPECT_EQ(forks[0]["args"]["parent"], 1);
+  EXPECT_EQ(forks[0]["args"]["child"], 5);
+}
+
 TEST_F(TraceWriterTest, ALateRecordOnABusyTrackIsKeptInOrderAndCounted) {
   writer_->host({.start = kOrigin + 5000, .a = 1, .kind = RecordKind::Level, .track = tracks::kCom1Line});
   writer_->flush();
