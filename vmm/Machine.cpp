@@ -243,9 +243,9 @@ int Machine::run() {
     });
 
   // Each vCPU looks at the guest's #PF gate for the SYSCALL fix-up when it
-  // leaves KVM_RUN. One that has not left it for a refresh interval (an AP
-  // that only halts and takes interrupts KVM delivers in the kernel) is
-  // kicked out, so it finds the gate too, and follows it when it moves.
+  // leaves KVM_RUN. One that has not found it yet and has not left KVM_RUN
+  // for a refresh interval (an AP that only halts and takes interrupts KVM
+  // delivers in the kernel) is kicked out, so it finds the gate too.
   boost::asio::steady_timer syscall_refresh(io_);
   std::vector<std::uint64_t> exits_seen(runners_.size(), 0);
   std::function<void(const boost::system::error_code&)> refresh_syscall_fixups =
@@ -253,7 +253,7 @@ int Machine::run() {
         if (error) return;
         for (std::size_t id = 0; id < runners_.size(); ++id) {
           const std::uint64_t exits = runners_[id]->exits();
-          if (exits == exits_seen[id]) runners_[id]->kick();
+          if (exits == exits_seen[id] && runners_[id]->awaits_syscall_fixup()) runners_[id]->kick();
           exits_seen[id] = exits;
         }
         syscall_refresh.expires_after(SyscallCompletion::kRefreshInterval);

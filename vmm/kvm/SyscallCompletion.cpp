@@ -54,6 +54,7 @@ void SyscallCompletion::refresh(const kvm_sregs& sregs) {
     handler = x86::idt_gate_handler(gate);
   if (handler == armed_) return;
   armed_ = handler;
+  armed_flag_.store(armed_.has_value(), std::memory_order_relaxed);
   if (!stepping_over_) vcpu_.set_fixup_debug({armed_, false});
 }
 

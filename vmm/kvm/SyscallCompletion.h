@@ -13,9 +13,9 @@
 // single-step over the handler's first instruction, then set again.
 //
 // The gate is read from guest memory whenever the IDT register changes, and
-// every kRefreshInterval besides (Machine kicks a vCPU out of KVM_RUN when it
-// has had no exit for that long: an AP may only halt and take interrupts KVM
-// delivers itself, and would otherwise never look), since a guest may rewrite its gate in place
+// every kRefreshInterval besides (until it is armed, Machine kicks a vCPU out
+// of KVM_RUN when it has had no exit for that long: an AP may only halt and
+// take interrupts KVM delivers itself, and would otherwise never look), since a guest may rewrite its gate in place
 // (Linux does, early in boot): a guest that changes its #PF handler and makes
 // a SYSCALL from ring 3 within that time with no exit in between would see
 // the plain #PF. Neither the bundled kernel nor Linux does: both set up their
@@ -29,6 +29,7 @@
 
 #include <linux/kvm.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -70,6 +71,8 @@ class SyscallCompletion {
 
   // Where the breakpoint is: the guest's #PF handler; none before the guest has one.
   std::optional<std::uint64_t> armed_at() const { return armed_; }
+  // Whether it is anywhere yet; any thread (Machine kicks a vCPU that is not).
+  bool armed() const { return armed_flag_.load(std::memory_order_relaxed); }
 
  private:
   void refresh(const kvm_sregs& sregs);
@@ -80,6 +83,7 @@ class SyscallCompletion {
   Vcpu& vcpu_;
   const GuestMemory& memory_;
   std::optional<std::uint64_t> armed_;
+  std::atomic<bool> armed_flag_{false};
   bool stepping_over_ = false;
   std::chrono::steady_clock::time_point next_refresh_{};
   std::uint64_t idt_base_ = 0, efer_ = 0;

@@ -104,6 +104,9 @@ class VcpuRunner {
   void join();
 
   std::uint64_t exits() const { return exits_.load(std::memory_order_relaxed); }
+  // Where SYSCALLs are completed: whether this vCPU's fix-up has found the
+  // guest's #PF handler yet. Any thread.
+  bool awaits_syscall_fixup() const { return syscalls_ && !syscalls_->armed(); }
 
   // The id of the vCPU whose thread calls this, while it runs its loop; none on
   // any other thread. Devices that must know which vCPU touched them (the ack
