@@ -5,9 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <map>
+#include <regex>
 #include <set>
 
 #include "vmm/Errors.h"
+#include "vmm/control/ControlRequest.h"
 #include "vmm/Platform.h"
 
 namespace vmm {
@@ -81,6 +84,116 @@ bool names_a_line(const std::string& line, const std::vector<InterruptLineSpec>&
   for (const auto& spec : lines)
     if (spec.name == line || std::to_string(spec.gsi) == line) return true;
   return false;
+}
+
+std::chrono::milliseconds step_timeout(const Reader& reader, const Json& step, const std::string& at) {
+  if (!step.contains("timeout_ms")) return ScenarioStep::kDefaultTimeout;
+  const std::uint64_t ms = reader.unsigned_integer(step["timeout_ms"], at + "/timeout_ms");
+  if (ms == 0 || ms > 24ull * 3600 * 1000) reader.fail(at + "/timeout_ms", "must be between 1 and 86400000");
+  return std::chrono::milliseconds(ms);
+}
+
+// The "scenario" key (vmm/scenario/ScenarioStep.h, docs/scenarios.md): each
+// step an object with one action key (and timeout_ms for expect), checked
+// here, so that a bad regex or pointer is an input error with its path.
+std::vector<ScenarioStep> parse_scenario(const Reader& reader, const Json& entries, const std::string& path,
+                                         const std::vector<InterruptLineSpec>& lines) {
+  using Kind = ScenarioStep::Kind;
+  if (!entries.is_array()) reader.fail(path, "expected an array, got " + Reader::type_of(entries));
+  static const std::map<std::string, Kind> kinds = {
+      {"expect", Kind::Expect}, {"send", Kind::Send},     {"inject", Kind::Inject}, {"check", Kind::Check},
+      {"pause", Kind::Pause},   {"resume", Kind::Resume}, {"nmi", Kind::Nmi},       {"stop", Kind::Stop},
+      {"exit", Kind::Exit}};
+  std::vector<ScenarioStep> steps;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const std::string at = path + "/" + std::to_string(i);
+    const Json& entry = entries[i];
+    if (!entry.is_object()) reader.fail(at, "expected an object, got " + Reader::type_of(entry));
+    std::vector<std::string> actions;
+    for (const auto& [key, unused] : entry.items())
+      if (kinds.count(key)) actions.push_back(key);
+    if (actions.size() != 1)
+      reader.fail(at, "give exactly one of expect, send, inject, check, pause, resume, nmi, stop, exit");
+    const std::string action = actions[0];
+    ScenarioStep step;
+    step.kind = kinds.at(action);
+    step.where = at;
+    const Json& value = entry[action];
+    const std::string value_at = at + "/" + action;
+    switch (step.kind) {
+      case Kind::Expect:
+        reader.expect_object(entry, at, {"expect", "timeout_ms"});
+        step.text = reader.string(value, value_at);
+        try {
+          // ${n}, an earlier match's group, is put in (as literal text) when
+          // the step starts; any literal stands in for it here.
+          std::regex check(std::regex_replace(step.text, std::regex(R"(\$\{[0-9]+\})"), "x"), std::regex::ECMAScript);
+        } catch (const std::regex_error& error) {
+          reader.fail(value_at, std::string("not a regular expression (ECMAScript): ") + error.what());
+        }
+        step.timeout = step_timeout(reader, entry, at);
+        break;
+      case Kind::Send:
+        reader.expect_object(entry, at, {"send"});
+        step.text = reader.string(value, value_at);
+        break;
+      case Kind::Inject: {
+        reader.expect_object(entry, at, {"inject"});
+        reader.expect_object(value, value_at, {"line", "count", "interval_us", "wait_for_ack"});
+        step.request = value;
+        step.request["cmd"] = "inject";
+        if (value.contains("line") && value["line"].is_string() && !names_a_line(value["line"].get<std::string>(), lines))
+          reader.fail(value_at + "/line", "no interrupt line \"" + value["line"].get<std::string>() +
+                                              "\" is declared in irq.lines");
+        try {
+          control::parse_request(step.request);
+        } catch (const std::invalid_argument& error) {
+          reader.fail(value_at, error.what());
+        }
+        break;
+      }
+      case Kind::Check:
+        reader.expect_object(entry, at, {"check"});
+        reader.expect_object(value, value_at, {"pointer", "equals", "min", "max"});
+        if (!value.contains("pointer")) reader.fail(value_at + "/pointer", "missing");
+        step.pointer = reader.string(value["pointer"], value_at + "/pointer");
+        try {
+          Json::json_pointer pointer(step.pointer);
+        } catch (const Json::exception& error) {
+          std::string what = error.what();
+          if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
+          reader.fail(value_at + "/pointer", "not a JSON pointer: " + what);
+        }
+        if (value.contains("equals")) step.equals = value["equals"];
+        for (const char* bound : {"min", "max"}) {
+          if (!value.contains(bound)) continue;
+          if (!value[bound].is_number()) reader.fail(value_at + "/" + bound, "expected a number");
+          (std::string(bound) == "min" ? step.min : step.max) = value[bound].get<double>();
+        }
+        if (!step.equals && !step.min && !step.max) reader.fail(value_at, "give equals, min or max");
+        break;
+      case Kind::Pause:
+      case Kind::Resume:
+      case Kind::Nmi:
+      case Kind::Stop:
+        reader.expect_object(entry, at, {action});
+        if (!reader.boolean(value, value_at)) reader.fail(value_at, "must be true (leave the step out instead)");
+        break;
+      case Kind::Exit:
+        reader.expect_object(entry, at, {"exit"});
+        reader.expect_object(value, value_at, {"status", "timeout_ms"});
+        if (value.contains("status")) {
+          const std::uint64_t status = reader.unsigned_integer(value["status"], value_at + "/status");
+          if (status > 255) reader.fail(value_at + "/status", "an exit status is 0-255");
+          step.status = static_cast<int>(status);
+        }
+        step.timeout = step_timeout(reader, value, value_at);
+        if (i + 1 != entries.size()) reader.fail(at, "exit must be the last step");
+        break;
+    }
+    steps.push_back(std::move(step));
+  }
+  return steps;
 }
 
 std::vector<InjectEvent> parse_inject(const Reader& reader, const Json& entries, const std::string& path,
@@ -161,7 +274,7 @@ VmConfig parse_config(std::string_view json_text, const std::string& source, con
   const Json root = parse_json(json_text, source);
   const Reader reader(source);
   reader.expect_object(root, "",
-                       {"kernel", "cmdline", "modules", "initrd", "memory_mib", "vcpus", "timeout_ms", "serial", "pit", "irq", "inject", "control", "seccomp", "gdb", "trace", "cpuid", "acpi"});
+                       {"kernel", "cmdline", "modules", "initrd", "memory_mib", "vcpus", "timeout_ms", "serial", "pit", "irq", "inject", "scenario", "control", "seccomp", "gdb", "trace", "cpuid", "acpi"});
 
   VmConfig config;
   if (root.contains("kernel")) config.kernel = resolve(base_dir, reader.string(root["kernel"], "/kernel"));
@@ -325,6 +438,8 @@ VmConfig parse_config(std::string_view json_text, const std::string& source, con
     }
   }
   if (root.contains("inject")) config.inject = parse_inject(reader, root["inject"], "/inject", config.irq_lines);
+  if (root.contains("scenario"))
+    config.scenario = parse_scenario(reader, root["scenario"], "/scenario", config.irq_lines);
   return config;
 }
 

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "vmm/scenario/ScenarioStep.h"
+
 #include "irq/InterruptLines.h"
 #include "vmm/kvm/CpuidFilter.h"
 
@@ -74,6 +76,7 @@ struct VmConfig {
   PitConfig pit;
   std::vector<InterruptLineSpec> irq_lines;  // scripted interrupt lines
   std::vector<InjectEvent> inject;           // the injection timeline
+  std::vector<ScenarioStep> scenario;        // steps run against the live VM (docs/scenarios.md)
   std::filesystem::path control;             // control socket path; empty for none
   bool seccomp = true;                       // every thread under its allow-list (docs/seccomp.md)
   std::string gdb;                           // GDB stub endpoint (tcp:HOST:PORT, unix:PATH); empty for none

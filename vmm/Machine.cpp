@@ -91,9 +91,15 @@ void Machine::attach_devices() {
   com1_irq_ = std::make_unique<IrqfdLine>(vm_.fd(), kCom1Gsi);
   if (trace_)
     serial_->set_input_observer([this](std::size_t bytes) { trace_event(trace::RecordKind::SerialIn, bytes); });
+  ByteSink* console = &traced<ByteSink>(serial_->output());
+  if (!config_.scenario.empty()) {
+    scenario_ = std::make_unique<Scenario>(io_, config_.scenario, *this, *console, [this](int status, std::string report) {
+      request_stop(status, std::move(report));
+    });
+    console = scenario_.get();
+  }
   com1_ = std::make_unique<Uart16550>(
-      traced<IrqLine>(*com1_irq_, trace::TracedIrqLine::Style::Levels, trace::tracks::kCom1Line),
-      traced<ByteSink>(serial_->output()));
+      traced<IrqLine>(*com1_irq_, trace::TracedIrqLine::Style::Levels, trace::tracks::kCom1Line), *console);
   debug_exit_ = std::make_unique<DebugExit>([this](std::uint8_t value) {
     trace_event(trace::RecordKind::DebugExit, value);
     request_stop(value, "");
@@ -237,6 +243,7 @@ int Machine::run() {
   // allow-list holds for this thread until vmm exits.
   seccomp_.confine_current_thread(security::ThreadKind::EventLoop);
   if (trace_) trace_->start();
+  if (scenario_) scenario_->start();
   if (sampler_)
     sampler_->start([this] {
       for (auto& runner : runners_) runner->request_sample();
@@ -283,8 +290,11 @@ int Machine::run() {
   signals.cancel();
   serial_->finish();
   if (trace_) trace_->finish();
-  if (const auto report = run_state_.report(); !report.empty()) std::fprintf(stderr, "vmm: %s\n", report.c_str());
-  return run_state_.exit_status();
+  int status = run_state_.exit_status();
+  std::string report = run_state_.report();
+  if (scenario_) scenario_->judge_end(status, report);
+  if (!report.empty()) std::fprintf(stderr, "vmm: %s\n", report.c_str());
+  return status;
 }
 
 nlohmann::json Machine::stats() const {

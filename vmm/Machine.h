@@ -37,6 +37,7 @@
 #include "vmm/control/ControlServer.h"
 #include "vmm/control/ControlTarget.h"
 #include "vmm/control/Timeline.h"
+#include "vmm/scenario/Scenario.h"
 #include "vmm/debug/GdbServer.h"
 #include "vmm/debug/GdbTarget.h"
 #include "vmm/kvm/Kvm.h"
@@ -137,6 +138,9 @@ class Machine final : public RunControl, public control::ControlTarget {
   std::unique_ptr<WakeMarkPort> wake_mark_port_;
   std::unique_ptr<TracePort> trace_port_;
   std::unique_ptr<Timeline> timeline_;
+  // With a "scenario" in the config: between the UART and its sink, and
+  // driving the VM as the control socket does.
+  std::unique_ptr<Scenario> scenario_;
   std::unique_ptr<ControlServer> control_;
   Bus io_bus_{"port I/O bus"};
   Bus mmio_bus_{"MMIO bus"};
