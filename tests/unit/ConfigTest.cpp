@@ -88,6 +88,53 @@ TEST(Config, ErrorsNameTheJsonPath) {
   }
 }
 
+// Scenario steps are checked when the config is read: a bad step is an input
+// error (status 2) that names its JSON path.
+TEST(Config, ScenarioStepsAreCheckedWithTheirPaths) {
+  const std::string lines = R"("irq": {"lines": [{"name": "nic", "gsi": 5}]}, )";
+  const struct {
+    std::string json;
+    const char* expected;
+  } cases[] = {
+      {R"({"scenario": {}})", "vm.json: /scenario: expected an array, got an object"},
+      {R"({"scenario": [{"expect": "(a"}]})", "vm.json: /scenario/0/expect: not a regular expression (ECMAScript)"},
+      {R"({"scenario": [{"expect": "a", "timeout_ms": 0}]})", "vm.json: /scenario/0/timeout_ms: must be between 1"},
+      {R"({"scenario": [{"send": "a", "expect": "b"}]})", "vm.json: /scenario/0: give exactly one of expect"},
+      {R"({"scenario": [{"wait": 5}]})", "vm.json: /scenario/0: give exactly one of expect"},
+      {R"({"scenario": [{"send": "a", "timeout_ms": 5}]})", "vm.json: /scenario/0/timeout_ms: unknown key"},
+      {R"({"scenario": [{"check": {"pointer": "lines"}}]})", "vm.json: /scenario/0/check/pointer: not a JSON pointer"},
+      {R"({"scenario": [{"check": {"pointer": "/lines"}}]})", "vm.json: /scenario/0/check: give equals, min or max"},
+      {R"({"scenario": [{"check": {"pointer": "/a", "min": "1"}}]})", "vm.json: /scenario/0/check/min: expected a number"},
+      {R"({"scenario": [{"inject": {"line": "disk"}}]})", "vm.json: /scenario/0/inject/line: no interrupt line \"disk\""},
+      {"{" + lines + R"("scenario": [{"inject": {"line": "nic", "count": -1}}]})",
+       "vm.json: /scenario/0/inject: count must be a non-negative integer"},
+      {"{" + lines + R"("scenario": [{"inject": {"line": "nic", "counts": 2}}]})", "vm.json: /scenario/0/inject/counts: unknown key"},
+      {R"({"scenario": [{"pause": false}]})", "vm.json: /scenario/0/pause: must be true"},
+      {R"({"scenario": [{"exit": {"status": 256}}]})", "vm.json: /scenario/0/exit/status: an exit status is 0-255"},
+      {R"({"scenario": [{"exit": {}}, {"stop": true}]})", "vm.json: /scenario/0: exit must be the last step"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.json);
+    EXPECT_EQ(error_of(c.json).rfind(c.expected, 0), 0u) << error_of(c.json);
+  }
+  const auto config = parse("{" + lines + R"json("scenario": [
+      {"expect": "waiter id=(\\d+)", "timeout_ms": 5000}, {"send": "ls\n"},
+      {"inject": {"line": "nic", "count": 3, "interval_us": 100, "wait_for_ack": true}},
+      {"check": {"pointer": "/lines/nic/delivered", "min": 3}}, {"expect": "id=${1} done"},
+      {"nmi": true}, {"exit": {"status": 0}}]})json");
+  ASSERT_EQ(config.scenario.size(), 7u);
+  EXPECT_EQ(config.scenario[0].kind, ScenarioStep::Kind::Expect);
+  EXPECT_EQ(config.scenario[0].timeout, std::chrono::milliseconds(5000));
+  EXPECT_EQ(config.scenario[1].text, "ls\n");
+  EXPECT_EQ(config.scenario[2].request["count"], 3);
+  EXPECT_EQ(config.scenario[3].pointer, "/lines/nic/delivered");
+  EXPECT_EQ(*config.scenario[3].min, 3.0);
+  EXPECT_EQ(config.scenario[4].timeout, ScenarioStep::kDefaultTimeout);
+  EXPECT_EQ(config.scenario[6].status, 0);
+  EXPECT_EQ(config.scenario[6].describe(), "exit with status 0");
+  EXPECT_EQ(config.scenario[3].where, "/scenario/3");
+}
+
 TEST(Config, InterruptLines) {
   const auto config = parse(R"({"irq": {"lines": [
       {"name": "nic", "gsi": 5},
