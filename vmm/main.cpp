@@ -25,6 +25,7 @@
 #include "vmm/profile/Profile.h"
 #include "vmm/profile/Sampler.h"
 #include "vmm/profile/Symbols.h"
+#include "vmm/testrun/TestRunner.h"
 #include "vmm/trace/TraceSummary.h"
 
 namespace {
@@ -342,6 +343,15 @@ int main(int argc, char** argv) {
   auto* trace_summary = trace_command->add_subcommand("summary", "Interrupt paths, exits, ports and guest events as tables");
   trace_summary->add_option("file", trace_options.file, "The trace (Chrome/Perfetto trace-event JSON)")->required();
   trace_summary->add_flag("--json", trace_options.json, "Print the summary as JSON");
+  testrun::Options test_options;
+  std::string test_timeout = "300s";
+  auto* test = app.add_subcommand("test", "Run scenario files (configs with a \"scenario\") as separate VMs, with a verdict each");
+  test->add_option("paths", test_options.paths, "Scenario files, or folders of them (*.json)")->required();
+  test->add_option("-j,--jobs", test_options.jobs, "How many VMs at once (default: the number of CPUs)");
+  test->add_option("--timeout", test_timeout, "Per scenario (5, 5s, 500ms; default 300s): then it fails");
+  test->add_option("--junit", test_options.junit, "Write JUnit XML here (GitHub, GitLab, Jenkins read it)");
+  test->add_flag("--tap", test_options.tap, "Print TAP (Test Anything Protocol) instead of the PASS/FAIL lines");
+  test->add_option("--logs", test_options.logs, "Keep the console of each failed scenario in this folder (NAME.log)");
   bool version_json = false;
   auto* version = app.add_subcommand("version", "Print what --version prints; --json for tools");
   version->add_flag("--json", version_json, "As JSON: version, git, build, kvm.api_version or kvm.error");
@@ -352,7 +362,7 @@ int main(int argc, char** argv) {
     return false;
   };
   if (argc >= 2 && argv[1][0] != '-' && !is_command(argv[1])) {
-    std::fprintf(stderr, "vmm: unknown command \"%s\" (commands: run, inject, ctl, trace, version; see vmm --help)\n", argv[1]);
+    std::fprintf(stderr, "vmm: unknown command \"%s\" (commands: run, test, inject, ctl, trace, version; see vmm --help)\n", argv[1]);
     return exit_status::kInputError;
   }
   try {
@@ -373,6 +383,12 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("inject")) return run_inject(client);
     if (app.got_subcommand("ctl")) return run_ctl(client);
     if (app.got_subcommand("trace")) return run_trace_summary(trace_options);
+    if (app.got_subcommand("test")) {
+      const auto ms = parse_timeout(test_timeout);
+      test_options.timeout = std::chrono::duration_cast<std::chrono::seconds>(ms + std::chrono::milliseconds(999));
+      test_options.vmm = std::filesystem::read_symlink("/proc/self/exe");
+      return testrun::run(test_options);
+    }
     if (app.got_subcommand("version")) {
       const auto report = VersionReport::probe();
       std::fputs(version_json ? (report.json().dump(2) + "\n").c_str() : report.text().c_str(), stdout);
