@@ -239,29 +239,28 @@ TEST(Linux, DebiansKernelBootsToTheShellOnVmmsDevicesAndTwoCpus) {
   check_fixups(stats, "Linux boot and shell session", 100);
 }
 
-// Linux's acpi_power_off writes S5 to PM1a_CNT.
+// Linux's acpi_power_off writes S5 to PM1a_CNT. Driven by the example
+// scenario examples/scenarios/linux/shell.json (docs/scenarios.md), as a CI
+// user would: wait for the prompt, type `cat /proc/interrupts` twice and
+// expect the UART's count to have risen, then `poweroff -f` and expect the
+// run's end with status 0.
 TEST(Linux, PoweroffFromTheShellEndsTheRunThroughAcpi) {
   REQUIRE_KVM();
   REQUIRE_LINUX_IMAGES();
   const std::string stats_path = scratch_path("stats.json");
-  VmmRun run = linux_run((linux_cache() / "initramfs.cpio").string(), {"--stats", stats_path});
-  bool typed = false;
-  run.type_when = [&](const std::string& out) -> std::string {
-    if (typed || !prompt_after(out, kMarker)) return "";
-    typed = true;
-    return "poweroff -f\n";
-  };
+  VmmRun run;
+  run.args = {"run", std::string(VMM_SOURCE_DIR) + "/examples/scenarios/linux/shell.json", "--stats", stats_path};
+  run.limit = std::chrono::minutes(25);
   const VmmResult off = run_vmm(run);
-  print_elapsed("Linux boot and poweroff", off);
-  ASSERT_TRUE(typed) << describe(off);
+  print_elapsed("Linux boot, shell scenario and poweroff", off);
   EXPECT_EQ(off.exit_status, 0) << describe(off);
+  EXPECT_EQ(off.err.find("scenario:"), std::string::npos) << off.err;
+  EXPECT_NE(off.out.find("ttyS0"), std::string::npos) << off.out;
   EXPECT_NE(off.out.find("reboot: Power down"), std::string::npos) << off.out;
   EXPECT_NE(off.err.find("guest powered the machine off (ACPI S5)"), std::string::npos) << off.err;
   check_fixups(read_stats(stats_path), "Linux boot and poweroff", 10);
 }
 
-// What a user brings: the same kernel with an initramfs of their own, one
-// static musl program packed with cpio (tests/guests/linux-init/init.c).
 TEST(Linux, AnInitramfsOfYourOwnRunsItsInitAndReboots) {
   REQUIRE_KVM();
   REQUIRE_LINUX_IMAGES();

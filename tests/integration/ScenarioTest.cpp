@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "VmmProcess.h"
@@ -78,6 +79,28 @@ TEST(Scenario, ARunThatEndsFirstOrWithAnotherStatusFailsIt) {
     "scenario": [{"expect": "total ticks=(\\d+)"}, {"exit": {"status": 0}}]})json");
   result = run_scenario_file(passes);
   EXPECT_EQ(result.exit_status, 0) << describe(result);
+}
+
+// examples/scenarios/lab: a user's own Multiboot kernel graded like a lab by
+// `vmm test`; the same grader with a wrong expected sum fails on that step.
+TEST(Scenario, TheLabExampleGradesAUsersOwnKernel) {
+  REQUIRE_KVM();
+  std::ifstream source(std::string(VMM_SOURCE_DIR) + "/examples/scenarios/lab/grade.json");
+  std::string grade((std::istreambuf_iterator<char>(source)), std::istreambuf_iterator<char>());
+  const std::string relative = "../../../build/examples/lab-kernel.elf";
+  ASSERT_NE(grade.find(relative), std::string::npos);
+  grade.replace(grade.find(relative), relative.size(), VMM_LAB_KERNEL);  // this build's, wherever it is
+  const auto good = write_config("lab-grade.json", grade);
+  auto result = run_vmm({"test", good});
+  EXPECT_EQ(result.exit_status, 0) << describe(result);
+  EXPECT_NE(result.out.find("1 passed, 0 failed"), std::string::npos) << describe(result);
+
+  std::string wrong = grade;
+  wrong.replace(wrong.find("5050"), 4, "5051");
+  result = run_vmm({"test", write_config("lab-wrong.json", wrong)});
+  EXPECT_EQ(result.exit_status, 1) << describe(result);
+  EXPECT_NE(result.out.find("scenario: step 2 of 3 (/scenario/1: expect /lab: sum"), std::string::npos)
+      << describe(result);
 }
 
 TEST(Scenario, ABadStepIsAnInputErrorWithItsPath) {

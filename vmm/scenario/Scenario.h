@@ -46,6 +46,7 @@ class Scenario final : public ByteSink {
   void run_steps();
   void advance();
   bool try_expect();
+  bool matches_now();
   bool check(const ScenarioStep& step, std::string& why) const;
   void fail(const std::string& why);
   // ${n} replaced by the last match's group n, through `quote` if given.
