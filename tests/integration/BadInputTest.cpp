@@ -72,7 +72,7 @@ const BadConfig kBadConfigs[] = {
       {"trailing_comma", "{\"vcpus\": 1,}",
        "CONFIG: not valid JSON: parse error at line 1, column 13: syntax error while parsing object key - unexpected '}'; expected string literal"},
       {"unknown_key", "{\"kernal\": \"x\"}",
-       "CONFIG: /kernal: unknown key (known keys: acpi cmdline control cpuid gdb initrd inject irq kernel memory_mib modules pit seccomp serial timeout_ms trace vcpus)"},
+       "CONFIG: /kernal: unknown key (known keys: acpi cmdline control cpuid gdb initrd inject irq kernel memory_mib modules pit scenario seccomp serial timeout_ms trace vcpus)"},
       {"memory_string", "{\"memory_mib\": \"lots\"}",
        "CONFIG: /memory_mib: expected a non-negative integer, got a string"},
       {"memory_zero", "{\"memory_mib\": 0}",
