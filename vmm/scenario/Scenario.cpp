@@ -1,6 +1,7 @@
 #include "vmm/scenario/Scenario.h"
 
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <cmath>
 
 #include "vmm/ExitStatus.h"
@@ -188,11 +189,16 @@ static const nlohmann::json* resolve(const nlohmann::json& root, const std::stri
   const nlohmann::json* at = &root;
   std::size_t pos = 0;
   while (pos < pointer.size()) {
-    const std::size_t end = pointer.find('/', pos + 1);
-    std::string token = pointer.substr(pos + 1, end == std::string::npos ? std::string::npos : end - pos - 1);
-    for (std::size_t i = 0; (i = token.find('~', i)) != std::string::npos; ++i)
-      token.replace(i, 2, token.compare(i, 2, "~1") == 0 ? "/" : "~");
-    pos = end == std::string::npos ? pointer.size() : end;
+    const std::size_t end = std::min(pointer.find('/', pos + 1), pointer.size());
+    std::string token;  // RFC 6901: ~1 is '/', ~0 is '~'
+    for (std::size_t k = pos + 1; k < end; ++k) {
+      if (pointer[k] == '~' && k + 1 < end) {
+        token += pointer[++k] == '1' ? '/' : '~';
+      } else {
+        token += pointer[k];
+      }
+    }
+    pos = end;
     const nlohmann::json* next = nullptr;
     if (at->is_object() && at->contains(token)) {
       next = &(*at)[token];
