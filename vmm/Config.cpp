@@ -124,6 +124,12 @@ std::vector<ScenarioStep> parse_scenario(const Reader& reader, const Json& entri
       case Kind::Expect:
         reader.expect_object(entry, at, {"expect", "timeout_ms"});
         step.text = reader.string(value, value_at);
+        // std::regex compiles and matches by recursion: bounded here, so no
+        // pattern can exhaust vmm's stack.
+        if (step.text.size() > ScenarioStep::kMaxPattern)
+          reader.fail(value_at, "longer than " + std::to_string(ScenarioStep::kMaxPattern) + " characters");
+        if (std::count(step.text.begin(), step.text.end(), '(') > ScenarioStep::kMaxGroups)
+          reader.fail(value_at, "more than " + std::to_string(ScenarioStep::kMaxGroups) + " groups");
         try {
           // ${n}, an earlier match's group, is put in (as literal text) when
           // the step starts; any literal stands in for it here.

@@ -171,7 +171,8 @@ bool Scenario::matches_now() {
   bool found = false;
   {
     std::lock_guard lock(mutex_);
-    const std::size_t from = cursor_ > dropped_ ? cursor_ - dropped_ : 0;
+    std::size_t from = cursor_ > dropped_ ? cursor_ - dropped_ : 0;
+    if (console_.size() - from > kSearchWindow) from = console_.size() - kSearchWindow;
     const std::string::const_iterator begin = console_.cbegin() + static_cast<std::ptrdiff_t>(from);
     if (std::regex_search(begin, console_.cend(), match, patterns_[next_])) {
       found = true;

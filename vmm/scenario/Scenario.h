@@ -25,7 +25,10 @@ class Scenario final : public ByteSink {
  public:
   static constexpr std::size_t kTailLines = 20;
   // The console kept for matching and for the failure's tail.
-  static constexpr std::size_t kMaxConsole = 4 << 20;
+  static constexpr std::size_t kMaxConsole = 1 << 20;
+  // An expect looks at most this far back from the console's end: std::regex
+  // matches by recursion, and its depth grows with the text searched.
+  static constexpr std::size_t kSearchWindow = 64 << 10;
 
   // `fail`: ends the run with a status and a report (Machine::request_stop).
   Scenario(boost::asio::io_context& io, std::vector<ScenarioStep> steps, control::ControlTarget& target,

@@ -26,6 +26,9 @@ namespace vmm {
 struct ScenarioStep {
   enum class Kind { Expect, Send, Inject, Check, Pause, Resume, Nmi, Stop, Exit };
   static constexpr std::chrono::milliseconds kDefaultTimeout{30000};
+  // std::regex compiles and matches by recursion: what vmm accepts is bounded.
+  static constexpr std::size_t kMaxPattern = 1024;
+  static constexpr long kMaxGroups = 32;
 
   Kind kind = Kind::Expect;
   std::string text;                           // expect: the pattern; send: the text
