@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <regex>
 #include <set>
@@ -86,6 +87,37 @@ bool names_a_line(const std::string& line, const std::vector<InterruptLineSpec>&
   return false;
 }
 
+// Why std::regex could not compile `pattern` in bounded time and memory, or
+// empty: it expands {m,n} repetitions into copies of what they repeat, so
+// nested ones multiply. One, up to ScenarioStep::kMaxRepeat, is enough to
+// match a console line.
+std::string unbounded_pattern(const std::string& pattern) {
+  if (pattern.size() > ScenarioStep::kMaxPattern)
+    return "longer than " + std::to_string(ScenarioStep::kMaxPattern) + " characters";
+  if (std::count(pattern.begin(), pattern.end(), '(') > ScenarioStep::kMaxGroups)
+    return "more than " + std::to_string(ScenarioStep::kMaxGroups) + " groups";
+  int repeats = 0;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '\\') {
+      ++i;  // an escaped character is itself
+      continue;
+    }
+    if (pattern[i] != '{' || i + 1 >= pattern.size() || !std::isdigit(static_cast<unsigned char>(pattern[i + 1])))
+      continue;
+    ++repeats;
+    for (std::size_t j = i + 1; j < pattern.size() && pattern[j] != '}'; ++j) {
+      unsigned long bound = 0;
+      while (j < pattern.size() && std::isdigit(static_cast<unsigned char>(pattern[j])) && bound <= 1000000)
+        bound = bound * 10 + static_cast<unsigned long>(pattern[j++] - '0');
+      if (bound > ScenarioStep::kMaxRepeat)
+        return "a {n} repetition above " + std::to_string(ScenarioStep::kMaxRepeat);
+      if (j >= pattern.size() || pattern[j] == '}') break;
+    }
+  }
+  if (repeats > 1) return "more than one {n} repetition";
+  return "";
+}
+
 std::chrono::milliseconds step_timeout(const Reader& reader, const Json& step, const std::string& at) {
   if (!step.contains("timeout_ms")) return ScenarioStep::kDefaultTimeout;
   const std::uint64_t ms = reader.unsigned_integer(step["timeout_ms"], at + "/timeout_ms");
@@ -124,12 +156,9 @@ std::vector<ScenarioStep> parse_scenario(const Reader& reader, const Json& entri
       case Kind::Expect:
         reader.expect_object(entry, at, {"expect", "timeout_ms"});
         step.text = reader.string(value, value_at);
-        // std::regex compiles and matches by recursion: bounded here, so no
-        // pattern can exhaust vmm's stack.
-        if (step.text.size() > ScenarioStep::kMaxPattern)
-          reader.fail(value_at, "longer than " + std::to_string(ScenarioStep::kMaxPattern) + " characters");
-        if (std::count(step.text.begin(), step.text.end(), '(') > ScenarioStep::kMaxGroups)
-          reader.fail(value_at, "more than " + std::to_string(ScenarioStep::kMaxGroups) + " groups");
+        // std::regex compiles by recursion and expands repetitions: bounded
+        // here, so no pattern can exhaust vmm's stack or memory.
+        if (const std::string why = unbounded_pattern(step.text); !why.empty()) reader.fail(value_at, why);
         try {
           // ${n}, an earlier match's group, is put in (as literal text) when
           // the step starts; any literal stands in for it here.

@@ -29,6 +29,7 @@ struct ScenarioStep {
   // std::regex compiles and matches by recursion: what vmm accepts is bounded.
   static constexpr std::size_t kMaxPattern = 1024;
   static constexpr long kMaxGroups = 32;
+  static constexpr unsigned long kMaxRepeat = 100;  // one {m,n} at most, m and n up to this
 
   Kind kind = Kind::Expect;
   std::string text;                           // expect: the pattern; send: the text
