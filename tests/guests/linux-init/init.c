@@ -9,6 +9,7 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <termios.h>
 #include <unistd.h>
 
 int main(int argc, char **argv)
@@ -25,6 +26,9 @@ int main(int argc, char **argv)
     uname(&name);
     printf("vmm-own-init: %s is pid %d on Linux %s; rebooting\n", argv[0], (int)getpid(), name.release);
     fflush(stdout);
+    /* Until the UART has sent it: the kernel's own lines on the way down
+     * (printk, straight to the console) would otherwise cut into it. */
+    tcdrain(1);
     sync();
     reboot(RB_AUTOBOOT);
     perror("reboot");
