@@ -366,12 +366,6 @@ static int signal_of_vector(uint64_t vector)
     }
 }
 
-static const char *const fault_names[32] = {
-    "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS",
-    "#NP", "#SS", "#GP", "#PF", "RSVD", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
-    "RSVD", "RSVD", "RSVD", "RSVD", "RSVD", "RSVD", "#HV", "#VC", "#SX", "RSVD",
-};
-
 void proc_user_fault(struct trapframe *tf)
 {
     struct task *t = current();
@@ -384,7 +378,7 @@ void proc_user_fault(struct trapframe *tf)
     int sig = signal_of_vector(tf->vector);
     __atomic_add_fetch(&stats.killed, 1, __ATOMIC_RELAXED);
     kprintf("proc pid=%d killed signal=%s rip=0x%lx addr=0x%lx name=%s fault=%s\n", t->id,
-            signal_name(sig), tf->rip, addr, t->name, fault_names[tf->vector & 31]);
+            signal_name(sig), tf->rip, addr, t->name, exception_names[tf->vector & 31]);
     proc_exit(W_SIGNALED(sig));
 }
 

@@ -30,5 +30,7 @@ typedef void (*irq_handler_t)(unsigned vector);
  * spurious. */
 void trap_set_handler(unsigned vector, irq_handler_t h);
 void trap(struct trapframe *tf);
+/* "#DE", "#DB", ... by exception vector, for reports. */
+extern const char *const exception_names[32];
 uint64_t trap_spurious_count(void);
 uint64_t trap_nmi_count(void);

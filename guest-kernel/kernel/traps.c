@@ -13,7 +13,7 @@
 #include "kernel/trace.h"
 #include "modes/modes.h"
 
-static const char *const exception_names[32] = {
+const char *const exception_names[32] = {
     "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS",
     "#NP", "#SS", "#GP", "#PF", "RSVD", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
     "RSVD", "RSVD", "RSVD", "RSVD", "RSVD", "RSVD", "#HV", "#VC", "#SX", "RSVD",
