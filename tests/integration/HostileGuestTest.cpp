@@ -174,7 +174,16 @@ TEST(HostileGuest, PitAtItsFastestRateNeverAcknowledged) {
     run.limit = std::chrono::minutes(2);
     return run_vmm(run);
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // the flood is on by now
+  // The probe starts once the flood is on: the PIT has had to drop a thousand
+  // ticks the guest never took. A refused request means the run is over.
+  bool flooding = false;
+  for (bool answered_once = true; answered_once && !flooding;) {
+    const auto answer = request(socket, {{"cmd", "stats"}});
+    answered_once = answer.value("ok", false);
+    flooding = answered_once && answer["stats"]["pit"].value("dropped_reinjects", std::uint64_t{0}) > 1000;
+    if (!flooding) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(flooding) << "the PIT never flooded the guest";
   long slowest_us = 0;
   int answered = 0;
   for (int i = 0; i < 20; ++i) {
