@@ -196,7 +196,7 @@ static bool apply(struct config *c, const char *k, size_t kn, const char *v, siz
         { "runtime_ms", &c->runtime_ms, 0, 1000000000 },
         { "progress_ms", &c->progress_ms, 0, 1000000000 },
         { "task_ms", &c->task_ms, 0, 1000000000 },
-        { "selftest", &c->selftest, 0, 1 },
+        { "selftest", &c->selftest, 0, 2 },
         { "bench_ms", &c->bench_ms, 0, 1000000000 }, /* 0: bench=irq only */
         { "bench_bytes", &c->bench_bytes, 0, 0xFFFFFFFF },
         { "bench_rounds", &c->bench_rounds, 1, 10000000 },
@@ -440,7 +440,7 @@ void config_print(const struct config *c)
     /* Mode keys only for the special modes, so the default line is as before. */
     switch (c->mode) {
     case MODE_SELFTEST:
-        kprintf(" selftest=1\n");
+        kprintf(" selftest=%u\n", c->selftest);
         break;
     case MODE_BENCH_PIT:
         kprintf(" bench=pit bench_ms=%u tsc_khz=%u\n", c->bench_ms, c->tsc_khz);

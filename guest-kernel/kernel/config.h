@@ -57,7 +57,7 @@ struct config {
     enum crash_mode crash;
     enum nmi_mode nmi; /* finish: an NMI ends the run as runtime_ms would */
     enum exit_via exit_via;
-    uint32_t selftest;   /* 0/1 */
+    uint32_t selftest;   /* 0, 1 (device probes), 2 (CPU instruction probes) */
     enum bench_mode bench;
     uint32_t bench_ms;
     uint32_t bench_bytes;

@@ -17,6 +17,7 @@
  * play with IER, FCR and LCR. */
 #include "modes/modes.h"
 
+#include "arch/cpu.h"
 #include "arch/idt.h"
 #include "arch/pic.h"
 #include "arch/x86.h"
@@ -566,6 +567,53 @@ static void probe_pit_mode2_irq0(void)
            irqs == ~0ull ? 0 : irqs, cycles);
 }
 
+/* lsl in ring 0, as Linux runs it for its CPU number (48 0f 03 c0 in its
+ * NMI entry): the limit of each GDT selector, or ZF clear and the register
+ * untouched. The three operand sizes on the kernel's data segment. The
+ * destination starts as a pattern, so an unchanged or half-written register
+ * shows. Under vmm on hosts whose KVM cannot emulate it, vmm's fix-up runs it
+ * (selftest=2 compares the report with QEMU's CPU model). */
+#define LSL_PATTERN 0x5a5a5a5a5a5a5a5aull
+
+static void lsl_once(const char *name, uint16_t selector, unsigned operand_bits, bool expect_zf,
+                     uint64_t expect_value)
+{
+    uint64_t value = LSL_PATTERN, source = selector;
+    uint8_t zf;
+    if (operand_bits == 64)
+        __asm__ volatile("lsl %[src], %[dst]\n\tsetz %[zf]"
+                         : [dst] "+r"(value), [zf] "=qm"(zf)
+                         : [src] "r"(source)
+                         : "cc");
+    else if (operand_bits == 32)
+        __asm__ volatile("lsl %k[src], %k[dst]\n\tsetz %[zf]"
+                         : [dst] "+r"(value), [zf] "=qm"(zf)
+                         : [src] "r"(source)
+                         : "cc");
+    else
+        __asm__ volatile("lsl %w[src], %w[dst]\n\tsetz %[zf]"
+                         : [dst] "+r"(value), [zf] "=qm"(zf)
+                         : [src] "r"(source)
+                         : "cc");
+    report(name, zf == expect_zf && value == expect_value, "selector=0x%x operand=%u zf=%u value=0x%lx",
+           selector, operand_bits, zf, value);
+}
+
+static void probe_lsl(void)
+{
+    const uint64_t tss_limit = sizeof(struct tss) + IOMAP_BYTES;
+    lsl_once("lsl_kernel_ds", KERNEL_DS, 64, true, 0xffffffff);
+    lsl_once("lsl_kernel_ds32", KERNEL_DS, 32, true, 0xffffffff);
+    lsl_once("lsl_kernel_ds16", KERNEL_DS, 16, true, (LSL_PATTERN & ~0xffffull) | 0xffff);
+    lsl_once("lsl_user_ds", USER_DS, 64, true, 0xffffffff);
+    lsl_once("lsl_user_cs", USER_CS, 64, true, 0xffffffff);
+    lsl_once("lsl_tss", TSS_SEL, 64, true, tss_limit);
+    lsl_once("lsl_null", 0, 64, false, LSL_PATTERN);
+    lsl_once("lsl_kernel_ds_rpl3", KERNEL_DS | 3, 64, false, LSL_PATTERN);
+    lsl_once("lsl_tss_upper_half", TSS_SEL + 8, 64, false, LSL_PATTERN);
+    lsl_once("lsl_beyond_gdt", GDT_ENTRIES * 8, 64, false, LSL_PATTERN);
+}
+
 __attribute__((noreturn)) void selftest_run(void)
 {
     /* Polled console, nothing pending, every PIC line masked. */
@@ -574,6 +622,11 @@ __attribute__((noreturn)) void selftest_run(void)
     __asm__ volatile("cli");
     pic_init(0);
 
+    if (cfg.selftest == 2) {
+        probe_lsl();
+        kprintf("selftest done passed=%u failed=%u\n", passed, failed);
+        kernel_exit(failed ? EXIT_SELFTEST_FAILED : EXIT_OK);
+    }
     probe_uart_scratch();
     probe_uart_ier();
     probe_uart_loopback();

@@ -25,6 +25,7 @@ constexpr EmulationFixup kStmxcsr{EmulationFixup::Kind::Stmxcsr, "stmxcsr", 0, s
 constexpr EmulationFixup kIntN{EmulationFixup::Kind::IntN, "int_n", 2, std::nullopt, std::nullopt, std::nullopt};
 constexpr EmulationFixup kSysret{EmulationFixup::Kind::Sysret, "sysret", 2, std::nullopt, std::nullopt, std::nullopt};
 constexpr EmulationFixup kSwapgs{EmulationFixup::Kind::Swapgs, "swapgs", 3, std::nullopt, std::nullopt, std::nullopt};
+constexpr EmulationFixup kLsl{EmulationFixup::Kind::Lsl, "lsl", 0, std::nullopt, std::nullopt, std::nullopt};
 constexpr std::string_view kSyscallName = "syscall";
 constexpr std::uint8_t kIntImmediate = 0xCD;
 
@@ -46,6 +47,24 @@ std::optional<EmulationFixup> decode_system_call_return(std::span<const std::uin
     return fixup;
   }
   return std::nullopt;
+}
+
+// [66] [REX] 0F 03 /r with a register source (ModRM mod 3): lsl r, r/m16.
+std::optional<EmulationFixup> decode_lsl(std::span<const std::uint8_t> bytes) {
+  std::size_t at = 0;
+  const bool operand16 = !bytes.empty() && bytes[0] == 0x66;
+  if (operand16) ++at;
+  std::uint8_t rex = 0;
+  if (bytes.size() > at && (bytes[at] & 0xf0) == 0x40) rex = bytes[at++];
+  if (bytes.size() < at + 3 || bytes[at] != 0x0f || bytes[at + 1] != 0x03) return std::nullopt;
+  const std::uint8_t modrm = bytes[at + 2];
+  if (modrm >> 6 != 3) return std::nullopt;
+  EmulationFixup fixup = kLsl;
+  fixup.length = static_cast<unsigned>(at + 3);
+  fixup.destination_register = ((modrm >> 3) & 7) | (rex & 4 ? 8 : 0);
+  fixup.source_register = (modrm & 7) | (rex & 1 ? 8 : 0);
+  fixup.operand_bytes = rex & 8 ? 8 : operand16 ? 2 : 4;  // REX.W wins over 66
+  return fixup;
 }
 
 // [REX] 0F AE /2 or /3 with a memory operand, decoded as in 64-bit mode
@@ -101,6 +120,7 @@ std::optional<EmulationFixup> EmulationFixup::find(std::span<const std::uint8_t>
   if (code64) {
     if (auto access = decode_mxcsr_access(instruction_bytes)) return access;
     if (auto system = decode_system_call_return(instruction_bytes)) return system;
+    if (auto lsl = decode_lsl(instruction_bytes)) return lsl;
   }
   if (instruction_bytes.size() >= 2 && instruction_bytes[0] == kIntImmediate) {
     EmulationFixup fixup = kIntN;
@@ -123,6 +143,7 @@ std::string_view EmulationFixup::name(Kind kind) {
   if (kind == Kind::Sysret) return kSysret.instruction;
   if (kind == Kind::Swapgs) return kSwapgs.instruction;
   if (kind == Kind::Syscall) return kSyscallName;
+  if (kind == Kind::Lsl) return kLsl.instruction;
   return "unknown";
 }
 

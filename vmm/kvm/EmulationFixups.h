@@ -28,6 +28,11 @@
 //          (Linux's return to user space): as the SDM's Operation sections
 //          say, in vmm/kvm/SystemCalls.h; sysretq's non-canonical RCX raises
 //          #GP(0) at the instruction.
+//   lsl    ([66] [REX] 0F 03 /r, register source) at CPL 0 in 64-bit code
+//          (Linux reads its CPU number with it, in the NMI's paranoid entry):
+//          the limit of the descriptor the source selects, ZF set, or ZF
+//          clear and the destination unchanged, as vmm/kvm/SegmentLimit.h
+//          says. A memory source stays a failure.
 //   syscall is no instruction of this table: the host carries out SYSCALL
 //          but for its switch to ring 0, and vmm completes it where the guest's
 //          #PF handler is entered (vmm/kvm/SyscallCompletion.h). It is counted
@@ -41,8 +46,8 @@
 namespace vmm {
 
 struct EmulationFixup {
-  enum class Kind : unsigned { Int3, Fwait, Ldmxcsr, Stmxcsr, IntN, Sysret, Swapgs, Syscall };
-  static constexpr unsigned kKinds = 8;
+  enum class Kind : unsigned { Int3, Fwait, Ldmxcsr, Stmxcsr, IntN, Sysret, Swapgs, Syscall, Lsl };
+  static constexpr unsigned kKinds = 9;
 
   // A ModRM memory operand in 64-bit code: base + index * scale + displacement,
   // or RIP-relative (the RIP after the instruction). Registers are numbered
@@ -61,6 +66,8 @@ struct EmulationFixup {
   std::optional<MemoryOperand> operand;   // ldmxcsr, stmxcsr
   std::optional<std::uint8_t> software_interrupt;  // int n: the vector n
   bool operand64 = false;                          // sysret with REX.W: sysretq
+  // lsl: its registers, numbered as above, and its operand size (2, 4 or 8).
+  unsigned destination_register = 0, source_register = 0, operand_bytes = 0;
 
   // The fix-up for an emulation failure on `instruction_bytes` at `cpl`, in
   // 64-bit code or not; none when the table has no entry (the failure stays

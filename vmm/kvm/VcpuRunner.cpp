@@ -1,6 +1,7 @@
 #include "vmm/kvm/VcpuRunner.h"
 
 #include "vmm/kvm/ControlRegisters.h"
+#include "vmm/kvm/SegmentLimit.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -359,6 +360,9 @@ bool VcpuRunner::apply_emulation_fixup(const kvm_run& run) {
       rip_moves_past = false;  // RIP is RCX now
       break;
     }
+    case EmulationFixup::Kind::Lsl:
+      if (!load_segment_limit(*fixup, regs, sregs)) return false;  // a crash report names the instruction
+      break;
     case EmulationFixup::Kind::Swapgs: {
       kvm_sregs next = sregs;
       x86::SystemCallMsrs msrs{.kernel_gs_base = vcpu_.msr(x86::kMsrKernelGsBase)};
@@ -417,9 +421,44 @@ void VcpuRunner::note_fixup(EmulationFixup::Kind kind, std::string_view instruct
   std::fprintf(stderr,
                "vmm: vCPU %u: this host's KVM %s (guest ring 0 runs in KVM's instruction emulator here, as on "
                "nested kvm_pvm); vmm carries out the instructions of its fix-up table (int3, fwait, ldmxcsr, "
-               "stmxcsr, int n, sysret, swapgs) itself, completes the SYSCALLs the host leaves in ring 3, and counts "
+               "stmxcsr, int n, sysret, swapgs, lsl) itself, completes the SYSCALLs the host leaves in ring 3, and counts "
                "each in the stats (emulation_fixups). Hardware virtualization never needs this.\n",
                vcpu_.id(), what);
+}
+
+// LSL's effect on `regs`: the limit and ZF set, or ZF clear (vmm/kvm/SegmentLimit.h).
+// False when the descriptor is not in guest RAM, where the CPU would fault on
+// the table itself.
+bool VcpuRunner::load_segment_limit(const EmulationFixup& fixup, kvm_regs& regs, const kvm_sregs& sregs) {
+  __u64* by_number[16] = {&regs.rax, &regs.rcx, &regs.rdx, &regs.rbx, &regs.rsp, &regs.rbp,
+                          &regs.rsi, &regs.rdi, &regs.r8,  &regs.r9,  &regs.r10, &regs.r11,
+                          &regs.r12, &regs.r13, &regs.r14, &regs.r15};
+  const auto selector = static_cast<std::uint16_t>(*by_number[fixup.source_register]);
+  const bool local = x86::selects_local_table(selector);
+  const std::uint64_t table_base = local ? sregs.ldt.base : sregs.gdt.base;
+  const std::uint32_t table_limit = local ? (sregs.ldt.unusable ? 0 : sregs.ldt.limit) : sregs.gdt.limit;
+  std::optional<std::uint32_t> limit;
+  if ((selector & ~3u) != 0 && x86::descriptor_in_table(selector, table_limit) && !(local && sregs.ldt.unusable)) {
+    const debug::PagingState paging{sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer};
+    std::uint64_t descriptor = 0;
+    for (unsigned i = 0; i < 8; ++i) {  // byte by byte: it may straddle a page boundary
+      const std::uint64_t linear = table_base + x86::descriptor_offset(selector) + i;
+      const auto physical = debug::translate(linear, paging, debug::read_from(memory_));
+      const auto span = physical ? memory_.host_span(*physical, 1) : std::span<std::uint8_t>();
+      if (span.empty()) return false;
+      descriptor |= std::uint64_t{span[0]} << (8 * i);
+    }
+    const unsigned cpl = sregs.cs.selector & 3;
+    limit = x86::lsl_limit(selector, descriptor, cpl, (sregs.efer & x86::kEferLma) != 0);
+  }
+  if (limit) {
+    __u64& destination = *by_number[fixup.destination_register];
+    destination = x86::lsl_destination(destination, *limit, fixup.operand_bytes);
+    regs.rflags |= x86::kRflagsZf;
+  } else {
+    regs.rflags &= ~x86::kRflagsZf;
+  }
+  return true;
 }
 
 VcpuRunner::MxcsrAccess VcpuRunner::access_mxcsr(const EmulationFixup& fixup, const kvm_regs& regs,

@@ -160,6 +160,7 @@ class VcpuRunner {
   enum class MxcsrAccess { Done, ReservedBits, NotInRam };
   // ldmxcsr or stmxcsr on its operand in guest memory.
   MxcsrAccess access_mxcsr(const EmulationFixup& fixup, const kvm_regs& regs, const kvm_sregs& sregs);
+  bool load_segment_limit(const EmulationFixup& fixup, kvm_regs& regs, const kvm_sregs& sregs);
   void handle_io(kvm_run& run);
   void handle_mmio(kvm_run& run);
   void fatal(int status, const std::string& what);
