@@ -6,7 +6,7 @@
  * bench_reference. 32-bit protected mode, paging off, as Multiboot enters. */
 
 #ifndef LOOPS
-#define LOOPS 1000000
+#define LOOPS 200000
 #endif
 
     .text
