@@ -212,7 +212,10 @@ TEST(HostileGuest, PitAtItsFastestRateNeverAcknowledged) {
 // channel 0 ends up at any divisor, tiny ones too, and nobody EOIs. The PIT's
 // lost-EOI rule must not turn that into a host storm (before: 34 s and 10.9 s
 // of system time where the same accesses, well behaved, took 8 s): within 3x
-// the wall time of the calm twin, measured here, and under 2 s of system time.
+// the calm twin's wall time and 4x its system time (2.7x measured unloaded:
+// the random divisors make the PIT raise more edges), both measured in the
+// same test, so the bounds move with the host; a slow host spends 2 s of
+// system time on the random run's exits alone.
 TEST(HostileGuest, RandomPitProgrammingNeverAcknowledgedCostsTheHostLittle) {
   REQUIRE_KVM();
   const std::string calm_stats = scratch_path("calm.json"), random_stats = scratch_path("random.json");
@@ -222,16 +225,16 @@ TEST(HostileGuest, RandomPitProgrammingNeverAcknowledgedCostsTheHostLittle) {
   ASSERT_EQ(random.exit_status, 0) << describe(random);
   EXPECT_EQ(random.out, "pit_random\n");
   const auto pit = read_stats(random_stats)["pit"];
-  std::printf("[ hostile  ] pit_random: %lld ms (calm %lld ms), system %.2f s user %.2f s; lost_eois %llu, "
-              "irq_edges %llu, dropped_reinjects %llu\n",
+  std::printf("[ hostile  ] pit_random: %lld ms (calm %lld ms), system %.2f s (calm %.2f s) user %.2f s; "
+              "lost_eois %llu, irq_edges %llu, dropped_reinjects %llu\n",
               static_cast<long long>(random.elapsed.count()), static_cast<long long>(calm.elapsed.count()),
-              random.system_cpu.count() / 1e6, random.user_cpu.count() / 1e6,
+              random.system_cpu.count() / 1e6, calm.system_cpu.count() / 1e6, random.user_cpu.count() / 1e6,
               static_cast<unsigned long long>(pit.value("lost_eois", 0ull)),
               static_cast<unsigned long long>(pit.value("irq_edges", 0ull)),
               static_cast<unsigned long long>(pit.value("dropped_reinjects", 0ull)));
   // A quarter second of slack for the host's own stalls on runs this short.
   EXPECT_LE(random.elapsed.count(), 3 * calm.elapsed.count() + 250) << describe(random);
-  EXPECT_LT(random.system_cpu.count(), 2'000'000) << "system time, us";
+  EXPECT_LE(random.system_cpu.count(), 4 * calm.system_cpu.count() + 250'000) << "system time, us";
   EXPECT_LE(pit.value("lost_eois", 0ull), 100u) << "each lost EOI in a row doubles the wait for the next";
 }
 
