@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -50,6 +51,14 @@ std::span<const std::uint8_t> failed_instruction(const kvm_run& run) {
   const auto& failure = run.emulation_failure;
   if (failure.ndata < 3 || !(failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) return {};
   return {failure.insn_bytes, std::min<std::size_t>(failure.insn_size, sizeof failure.insn_bytes)};
+}
+
+// The general-purpose registers in the order x86 encodes them (ModRM, REX),
+// as an instruction's operands name them; const for a const `regs`.
+template <typename Regs>
+auto registers_by_number(Regs& regs) {
+  return std::array{&regs.rax, &regs.rcx, &regs.rdx, &regs.rbx, &regs.rsp, &regs.rbp, &regs.rsi, &regs.rdi,
+                    &regs.r8,  &regs.r9,  &regs.r10, &regs.r11, &regs.r12, &regs.r13, &regs.r14, &regs.r15};
 }
 
 }  // namespace
@@ -430,15 +439,13 @@ void VcpuRunner::note_fixup(EmulationFixup::Kind kind, std::string_view instruct
 // False when the descriptor is not in guest RAM, where the CPU would fault on
 // the table itself.
 bool VcpuRunner::load_segment_limit(const EmulationFixup& fixup, kvm_regs& regs, const kvm_sregs& sregs) {
-  __u64* by_number[16] = {&regs.rax, &regs.rcx, &regs.rdx, &regs.rbx, &regs.rsp, &regs.rbp,
-                          &regs.rsi, &regs.rdi, &regs.r8,  &regs.r9,  &regs.r10, &regs.r11,
-                          &regs.r12, &regs.r13, &regs.r14, &regs.r15};
+  const auto by_number = registers_by_number(regs);
   const auto selector = static_cast<std::uint16_t>(*by_number[fixup.source_register]);
   const bool local = x86::selects_local_table(selector);
   const std::uint64_t table_base = local ? sregs.ldt.base : sregs.gdt.base;
   const std::uint32_t table_limit = local ? (sregs.ldt.unusable ? 0 : sregs.ldt.limit) : sregs.gdt.limit;
   std::optional<std::uint32_t> limit;
-  if ((selector & ~3u) != 0 && x86::descriptor_in_table(selector, table_limit) && !(local && sregs.ldt.unusable)) {
+  if ((selector & ~3u) != 0 && x86::descriptor_in_table(selector, table_limit)) {
     const debug::PagingState paging{sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer};
     std::uint64_t descriptor = 0;
     for (unsigned i = 0; i < 8; ++i) {  // byte by byte: it may straddle a page boundary
@@ -463,14 +470,12 @@ bool VcpuRunner::load_segment_limit(const EmulationFixup& fixup, kvm_regs& regs,
 
 VcpuRunner::MxcsrAccess VcpuRunner::access_mxcsr(const EmulationFixup& fixup, const kvm_regs& regs,
                                                  const kvm_sregs& sregs) {
-  const std::uint64_t by_number[16] = {regs.rax, regs.rcx, regs.rdx, regs.rbx, regs.rsp, regs.rbp,
-                                       regs.rsi, regs.rdi, regs.r8,  regs.r9,  regs.r10, regs.r11,
-                                       regs.r12, regs.r13, regs.r14, regs.r15};
+  const auto by_number = registers_by_number(regs);
   const auto& operand = *fixup.operand;
   std::uint64_t address = static_cast<std::uint64_t>(operand.displacement);
   if (operand.rip_relative) address += regs.rip + fixup.length;
-  if (operand.base) address += by_number[*operand.base];
-  if (operand.index) address += by_number[*operand.index] * operand.scale;
+  if (operand.base) address += *by_number[*operand.base];
+  if (operand.index) address += *by_number[*operand.index] * operand.scale;
   // Byte by byte: the 4 bytes may straddle a page boundary.
   const debug::PagingState paging{sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer};
   std::uint8_t* host[4];
