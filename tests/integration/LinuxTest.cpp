@@ -1,7 +1,7 @@
 // Debian's stock Linux kernel on vmm's own PIT, UART and GSI routing, judged
 // by Linux's own words on the console: its 8250 driver finds a 16550A, its
-// check_timer gets IRQ0 through the IOAPIC pin the MADT (and MP table) names on the
-// first try, both CPUs come up, and the busybox shell of the initramfs
+// check_timer takes the IOAPIC pin the MADT (and MP table) names for IRQ0 and
+// the timer counts there, both CPUs come up, and the busybox shell of the initramfs
 // answers what is typed on vmm's stdin and sent through the control socket,
 // until `reboot -f` ends the run through the i8042 with status 0. Another
 // boot's `poweroff -f` ends through ACPI S5, also with status 0, and a user's
@@ -17,8 +17,9 @@
 // The kernel and initramfs come from Debian through tools/linux/fetch (which
 // tools/test runs) into .cache/linux, never from the repository. Where ring 0
 // is emulated a boot takes minutes: the limits are generous and nothing here
-// depends on guest speed. Each boot is a test of its own, so ctest -j runs
-// them side by side.
+// depends on guest speed. Boots are the cost (each takes both of ctest's
+// slots, tests/CMakeLists.txt), so a test asks all it can of its boot: the
+// shell test also runs the GDB session.
 
 #include <gtest/gtest.h>
 
@@ -138,16 +139,144 @@ bool prompt_after(const std::string& out, const std::string& what) {
   return at != std::string::npos && out.find(kPrompt, at) != std::string::npos;
 }
 
-TEST(Linux, DebiansKernelBootsToTheShellOnVmmsDevicesAndTwoCpus) {
+// The course's exercise (shared/COURSE.md, the fork and execve notes), as
+// docs/linux-gdb.md walks through it, on the shell the boot test reached: GDB
+// on Linux's own symbols and unwind tables (kallsyms.elf,
+// tools/linux/make-gdb-symbols) stops in kernel_clone for the shell's fork and
+// shows the path from the SYSCALL entry; the child's first run through
+// ret_from_fork, returning 0 to user mode; and the child's execve reaching
+// load_elf_binary. It rides on the boot test's run because a boot takes
+// minutes where ring 0 is emulated, and both need the same shell.
+class ForkAndExecveUnderGdb {
+ public:
+  // The command the shell forks and execs for; typed once GDB is ready.
+  static constexpr const char* kDone = "forked and executed: 54";
+
+  ForkAndExecveUnderGdb() {
+    std::filesystem::remove(ready_);
+    std::ofstream script(script_path_);
+    script << "set pagination off\n"
+              "set confirm off\n"
+              "target remote " << socket_ << "\n"
+              // The shell's fork, not a kernel thread's: called from a system call.
+              "hbreak kernel_clone if $_any_caller_matches(\"^do_syscall_64$\", 4)\n"
+              // The test types the command now; the guest reads it once GDB continues.
+              "shell touch " << ready_ << "\n"
+              "continue\n"
+              "bt\n"
+              "delete\n"
+              // A user process's child: ret_from_fork with no kernel-thread function in rbx.
+              "hbreak ret_from_fork if $rbx == 0\n"
+              "continue\n"
+              "bt\n"
+              // At ret_from_fork RSP is the child's pt_regs: ax, ip and cs are what it returns to ring 3 with.
+              "printf \"child: rax %#lx to user rip %#lx cs %#lx\\n\", *(long *)($rsp + 80), *(long *)($rsp + 128), "
+              "*(long *)($rsp + 136)\n"
+              "delete\n"
+              "hbreak load_elf_binary\n"
+              "continue\n"
+              "bt\n"
+              "delete\n"
+              "detach\n";
+  }
+
+  std::string endpoint() const { return "unix:" + socket_; }
+
+  // Runs GDB on its script, and types the command through `control` once GDB
+  // has its first breakpoint. Both are bounded from now, not from the run's
+  // start: the boot before them takes minutes where ring 0 is emulated.
+  void start(const std::string& control) {
+    typed_ = std::async(std::launch::async, [this, control] {
+      for (int waited = 0; waited < kSeconds * 5 && !std::filesystem::exists(ready_); ++waited)
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      if (!std::filesystem::exists(ready_)) return std::string("gdb never got to its first continue");
+      // A path with a slash, so busybox's ash execs it rather than running the
+      // applet in the forked child.
+      const auto reply =
+          request(control, {{"cmd", "serial"}, {"text", "/bin/busybox uname -r; echo forked and executed: $((6 * 9))\n"}});
+      return reply.value("ok", false) ? std::string() : reply.dump();
+    });
+    gdb_ = std::async(std::launch::async, [this] {
+      const std::string line = "timeout " + std::to_string(kSeconds) + " gdb -batch -nx -x " + script_path_ + " " +
+                               (linux_cache() / "kallsyms.elf").string() + " 2>&1";
+      std::string output;
+      if (FILE* pipe = ::popen(line.c_str(), "r")) {
+        std::array<char, 4096> chunk;
+        while (std::size_t n = std::fread(chunk.data(), 1, chunk.size(), pipe)) output.append(chunk.data(), n);
+        ::pclose(pipe);
+      }
+      return output;
+    });
+  }
+
+  // Once the run is over: what GDB showed, against the kernel's paths.
+  void check(const VmmResult& result) {
+    ASSERT_TRUE(gdb_.valid()) << "the shell never came up for GDB\n" << describe(result);
+    const std::string session = gdb_.get();
+    std::fprintf(stderr, "%s\n", session.c_str());
+    EXPECT_EQ(typed_.get(), "");
+
+    // fork: kernel_clone, called from the clone system call's entry.
+    const std::size_t clone = session.find("in kernel_clone ()\n#0");
+    ASSERT_NE(clone, std::string::npos) << session;
+    EXPECT_EQ(frames(session, session.find("#0", clone)),
+              (std::vector<std::string>{"kernel_clone", "__do_sys_clone", "do_syscall_64",
+                                        "entry_SYSCALL_64_after_hwframe"}))
+        << session;
+    // The child's first run: ret_from_fork, returning 0 to ring 3 (CS 0x33).
+    EXPECT_NE(session.find("in ret_from_fork ()\n#0"), std::string::npos) << session;
+    std::smatch child;
+    ASSERT_TRUE(std::regex_search(session, child, std::regex(R"(child: rax 0 to user rip (0x[0-9a-f]+) cs 0x33)")))
+        << session;
+    // execve: the child's, reaching the ELF loader.
+    const std::size_t exec = session.find("in load_elf_binary ()\n#0");
+    ASSERT_NE(exec, std::string::npos) << session;
+    const auto exec_path = frames(session, session.find("#0", exec));
+    ASSERT_GE(exec_path.size(), 4u) << session;
+    EXPECT_EQ(exec_path.front(), "load_elf_binary") << session;
+    EXPECT_NE(std::find(exec_path.begin(), exec_path.end(), "bprm_execve"), exec_path.end()) << session;
+    EXPECT_NE(std::find(exec_path.begin(), exec_path.end(), "__x64_sys_execve"), exec_path.end()) << session;
+    EXPECT_EQ(exec_path[exec_path.size() - 2], "do_syscall_64") << session;
+    EXPECT_EQ(exec_path.back(), "entry_SYSCALL_64_after_hwframe") << session;
+    // And the command ran to its end once GDB let go.
+    EXPECT_NE(result.out.find(kDone), std::string::npos) << result.out;
+  }
+
+ private:
+  // GDB's own limit, and the wait for it to be ready.
+  static constexpr int kSeconds = 600;
+
+  // The function names of a backtrace printed from `from` on.
+  static std::vector<std::string> frames(const std::string& session, std::size_t from) {
+    std::vector<std::string> names;
+    std::istringstream lines(session.substr(from));
+    std::string line;
+    std::smatch frame;
+    while (std::getline(lines, line) && std::regex_search(line, frame, std::regex(R"(^#\d+\s+0x[0-9a-f]+ in (\S+) )")))
+      names.push_back(frame[1]);
+    return names;
+  }
+
+  const std::string socket_ = scratch_path("gdb"), script_path_ = scratch_path("gdb-commands"),
+                    ready_ = scratch_path("gdb-ready");
+  std::future<std::string> typed_, gdb_;
+};
+
+// One boot: the kernel's milestones, the shell on stdin and on the control
+// socket, the fork-and-execve GDB session, and `reboot -f`.
+TEST(Linux, DebiansKernelBootsToTheShellOnVmmsDevicesAndTwoCpusAndGdbFollowsForkAndExecve) {
   REQUIRE_KVM();
   REQUIRE_LINUX_IMAGES();
+  if (!have_program("gdb")) GTEST_FAIL() << "gdb is not installed (tools/test installs it)";
   const std::string socket = scratch_path("control");
   const std::string stats_path = scratch_path("stats.json");
-  enum class Step { Booting, TypedOnStdin, SentThroughSocket, Rebooting } step = Step::Booting;
+  enum class Step { Booting, TypedOnStdin, SentThroughSocket, Debugging, Rebooting } step = Step::Booting;
   std::string socket_error;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now(), shell;
+  ForkAndExecveUnderGdb gdb;
 
-  VmmRun run = linux_run((linux_cache() / "initramfs.cpio").string(), {"--control", socket, "--stats", stats_path});
+  VmmRun run = linux_run((linux_cache() / "initramfs.cpio").string(),
+                         {"--control", socket, "--stats", stats_path, "--gdb", gdb.endpoint()});
   // Answers the console as a user would: a command once the prompt is back.
   run.type_when = [&](const std::string& out) -> std::string {
     switch (step) {
@@ -165,6 +294,11 @@ TEST(Linux, DebiansKernelBootsToTheShellOnVmmsDevicesAndTwoCpus) {
       }
       case Step::SentThroughSocket:
         if (!prompt_after(out, kSocketDone)) return "";
+        step = Step::Debugging;
+        gdb.start(socket);
+        return "";
+      case Step::Debugging:
+        if (!prompt_after(out, ForkAndExecveUnderGdb::kDone)) return "";
         step = Step::Rebooting;
         return "reboot -f\n";
       case Step::Rebooting:
@@ -174,14 +308,17 @@ TEST(Linux, DebiansKernelBootsToTheShellOnVmmsDevicesAndTwoCpus) {
   };
   const VmmResult result = run_vmm(run);
   const std::string& log = result.out;
-  print_elapsed("Linux boot, shell session and reboot", result);
+  print_elapsed("Linux boot, shell session, GDB session and reboot", result);
   if (step != Step::Booting)
     std::fprintf(stderr, "Linux boot: %lld s to the shell prompt\n",
                  static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(shell - started).count()));
 
   // The 8250 driver's probe of our UART.
   EXPECT_NE(log.find("ttyS0 at I/O 0x3f8 (irq = 4, base_baud = 115200) is a 16550A"), std::string::npos) << log;
-  // check_timer: IRQ0 through the IOAPIC pin of the MP table, first try.
+  // check_timer: IRQ0 through the IOAPIC pin of the MP table, and no fallback.
+  // configs/linux.json passes no_timer_check, as Linux sets itself on KVM: its
+  // timer_irq_works() is a race against the TSC that a host emulating ring 0
+  // loses now and then. /proc/interrupts below shows the ticks on that pin.
   EXPECT_NE(log.find("..TIMER: vector=0x30 apic1=0 pin1=2"), std::string::npos) << log;
   for (const char* failure : {"IO-APIC + timer doesn't work", "8254 timer not connected to IO-APIC",
                               "through the 8259A", "Virtual Wire IRQ", "ExtINT IRQ"})
@@ -237,7 +374,9 @@ TEST(Linux, DebiansKernelBootsToTheShellOnVmmsDevicesAndTwoCpus) {
   EXPECT_NE(result.err.find("guest reset the machine through the i8042"), std::string::npos) << result.err;
   // init, the shell and each command: hundreds of system calls.
   check_fixups(stats, "Linux boot and shell session", 100);
+  gdb.check(result);
 }
+
 
 // Linux's acpi_power_off writes S5 to PM1a_CNT. Driven by the example
 // scenario examples/scenarios/linux/shell.json (docs/scenarios.md), as a CI
@@ -283,129 +422,6 @@ TEST(Linux, AnInitramfsOfYourOwnRunsItsInitAndReboots) {
   // mkdir, mount, open, dup2 twice, uname, getpid, write, sync, reboot, and
   // musl's start-up: a dozen or more.
   check_fixups(read_stats(stats_path), "Linux with an own initramfs", 10);
-}
-
-// The course's exercise (shared/COURSE.md, the fork and execve notes), as
-// docs/linux-gdb.md walks through it: with the shell up, GDB on Linux's own
-// symbols and unwind tables (kallsyms.elf, tools/linux/make-gdb-symbols)
-// stops in kernel_clone for the shell's fork and shows the path from the
-// SYSCALL entry; the child's first run through ret_from_fork, returning 0 to
-// user mode; and the child's execve reaching load_elf_binary.
-TEST(Linux, GdbFollowsForkAndExecveThroughTheKernel) {
-  REQUIRE_KVM();
-  REQUIRE_LINUX_IMAGES();
-  if (!have_program("gdb")) GTEST_FAIL() << "gdb is not installed (tools/test installs it)";
-  const std::string gdb_socket = scratch_path("gdb"), control = scratch_path("control");
-  const std::string script_path = scratch_path("gdb-commands"), ready = scratch_path("gdb-ready");
-  std::filesystem::remove(ready);
-  {
-    std::ofstream script(script_path);
-    script << "set pagination off\n"
-              "set confirm off\n"
-              "target remote " << gdb_socket << "\n"
-              // The shell's fork, not a kernel thread's: called from a system call.
-              "hbreak kernel_clone if $_any_caller_matches(\"^do_syscall_64$\", 4)\n"
-              // The test types the command now; the guest reads it once GDB continues.
-              "shell touch " << ready << "\n"
-              "continue\n"
-              "bt\n"
-              "delete\n"
-              // A user process's child: ret_from_fork with no kernel-thread function in rbx.
-              "hbreak ret_from_fork if $rbx == 0\n"
-              "continue\n"
-              "bt\n"
-              // At ret_from_fork RSP is the child's pt_regs: ax, ip and cs are what it returns to ring 3 with.
-              "printf \"child: rax %#lx to user rip %#lx cs %#lx\\n\", *(long *)($rsp + 80), *(long *)($rsp + 128), "
-              "*(long *)($rsp + 136)\n"
-              "delete\n"
-              "hbreak load_elf_binary\n"
-              "continue\n"
-              "bt\n"
-              "delete\n"
-              "detach\n";
-  }
-  // A path with a slash, so busybox's ash execs it rather than running the
-  // applet in the forked child.
-  const std::string command = "/bin/busybox uname -r; echo forked and executed: $((6 * 9))\n";
-  std::future<std::string> typed = std::async(std::launch::async, [&] {
-    for (int waited = 0; waited < 1500 && !std::filesystem::exists(ready); ++waited)
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    if (!std::filesystem::exists(ready)) return std::string("gdb never got to its first continue");
-    const auto reply = request(control, {{"cmd", "serial"}, {"text", command}});
-    return reply.value("ok", false) ? std::string() : reply.dump();
-  });
-  std::future<std::string> gdb;
-  enum class Step { Booting, Debugging, PoweringOff } step = Step::Booting;
-  VmmRun run =
-      linux_run((linux_cache() / "initramfs.cpio").string(), {"--gdb", "unix:" + gdb_socket, "--control", control});
-  run.type_when = [&](const std::string& out) -> std::string {
-    switch (step) {
-      case Step::Booting:
-        if (!prompt_after(out, kMarker)) return "";
-        step = Step::Debugging;
-        gdb = std::async(std::launch::async, [&] {
-          const std::string line = "timeout 300 gdb -batch -nx -x " + script_path + " " +
-                                   (linux_cache() / "kallsyms.elf").string() + " 2>&1";
-          std::string output;
-          if (FILE* pipe = ::popen(line.c_str(), "r")) {
-            std::array<char, 4096> chunk;
-            while (std::size_t n = std::fread(chunk.data(), 1, chunk.size(), pipe)) output.append(chunk.data(), n);
-            ::pclose(pipe);
-          }
-          return output;
-        });
-        return "";
-      case Step::Debugging:
-        if (!prompt_after(out, "forked and executed: 54")) return "";
-        step = Step::PoweringOff;
-        return "poweroff -f\n";
-      case Step::PoweringOff:
-        return "";
-    }
-    return "";
-  };
-  const VmmResult result = run_vmm(run);
-  print_elapsed("Linux boot and a GDB session", result);
-  ASSERT_TRUE(gdb.valid()) << describe(result);
-  const std::string session = gdb.get();
-  std::fprintf(stderr, "%s\n", session.c_str());
-  EXPECT_EQ(typed.get(), "");
-  EXPECT_EQ(result.exit_status, 0) << describe(result);
-  EXPECT_EQ(step, Step::PoweringOff) << describe(result);
-
-  // fork: kernel_clone, called from the clone system call's entry.
-  const auto frames = [&](std::size_t from) {
-    std::vector<std::string> names;
-    std::istringstream lines(session.substr(from));
-    std::string line;
-    std::smatch frame;
-    while (std::getline(lines, line) && std::regex_search(line, frame, std::regex(R"(^#\d+\s+0x[0-9a-f]+ in (\S+) )")))
-      names.push_back(frame[1]);
-    return names;
-  };
-  const std::size_t clone = session.find("in kernel_clone ()\n#0");
-  ASSERT_NE(clone, std::string::npos) << session;
-  const auto clone_path = frames(session.find("#0", clone));
-  EXPECT_EQ(clone_path, (std::vector<std::string>{"kernel_clone", "__do_sys_clone", "do_syscall_64",
-                                                  "entry_SYSCALL_64_after_hwframe"}))
-      << session;
-  // The child's first run: ret_from_fork, returning 0 to ring 3 (CS 0x33).
-  EXPECT_NE(session.find("in ret_from_fork ()\n#0"), std::string::npos) << session;
-  std::smatch child;
-  ASSERT_TRUE(std::regex_search(session, child, std::regex(R"(child: rax 0 to user rip (0x[0-9a-f]+) cs 0x33)")))
-      << session;
-  // execve: the child's, reaching the ELF loader.
-  const std::size_t exec = session.find("in load_elf_binary ()\n#0");
-  ASSERT_NE(exec, std::string::npos) << session;
-  const auto exec_path = frames(session.find("#0", exec));
-  ASSERT_GE(exec_path.size(), 4u) << session;
-  EXPECT_EQ(exec_path.front(), "load_elf_binary") << session;
-  EXPECT_NE(std::find(exec_path.begin(), exec_path.end(), "bprm_execve"), exec_path.end()) << session;
-  EXPECT_NE(std::find(exec_path.begin(), exec_path.end(), "__x64_sys_execve"), exec_path.end()) << session;
-  EXPECT_EQ(exec_path[exec_path.size() - 2], "do_syscall_64") << session;
-  EXPECT_EQ(exec_path.back(), "entry_SYSCALL_64_after_hwframe") << session;
-  // And the command ran to its end once GDB let go.
-  EXPECT_NE(result.out.find("forked and executed: 54"), std::string::npos) << result.out;
 }
 
 }  // namespace
