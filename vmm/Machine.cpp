@@ -27,7 +27,7 @@ using namespace platform;
 
 Machine::Machine(const VmConfig& config, const KernelImage& kernel)
     : config_(config),
-      seccomp_(config.seccomp ? security::SeccompFilters::compile() : security::SeccompFilters::disabled()),
+      seccomp_(config.seccomp ? security::SeccompFilters::enabled_filters() : security::SeccompFilters::disabled()),
       memory_(config.memory_mib << 20),
       entry_(load_kernel(config, kernel, memory_)),
       vm_(kvm_),

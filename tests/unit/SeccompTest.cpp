@@ -36,7 +36,7 @@ constexpr int kViolationStatus = 128 + SIGSYS;
 // Runs `body` on a new thread confined as `kind`, then ends the process with
 // status 0: only a death test calls this.
 [[noreturn]] void run_confined(ThreadKind kind, const std::function<void()>& body) {
-  const SeccompFilters filters = SeccompFilters::compile();
+  const SeccompFilters filters = SeccompFilters::enabled_filters();
   std::thread confined([&] {
     pthread_setname_np(pthread_self(), "confined");
     filters.confine_current_thread(kind);
@@ -133,7 +133,7 @@ TEST(SeccompFilters, NoKindMayStartThreadsProgramsOrOpenFiles) {
 }
 
 TEST(SeccompFilters, EveryKindCompilesToAProgram) {
-  const SeccompFilters filters = SeccompFilters::compile();
+  const SeccompFilters filters = SeccompFilters::enabled_filters();
   EXPECT_TRUE(filters.enabled());
   for (ThreadKind kind : kThreadKinds) EXPECT_GT(filters.instructions(kind), 10u) << thread_kind_name(kind);
   EXPECT_FALSE(SeccompFilters::disabled().enabled());

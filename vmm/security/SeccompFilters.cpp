@@ -2,31 +2,23 @@
 
 #include <linux/seccomp.h>
 #include <pthread.h>
-#include <seccomp.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <memory>
 #include <mutex>
 #include <string>
 
 #include "vmm/Errors.h"
 #include "vmm/ExitStatus.h"
-#include "base/UniqueFd.h"
+#include "vmm/security/CompiledFilters.h"
 
 namespace vmm::security {
 
 namespace {
-
-// Names for the SIGSYS report, resolved before any thread is confined: the
-// handler may only use what is async-signal-safe, and libseccomp allocates.
-constexpr int kNamedSyscalls = 512;
-std::array<const char*, kNamedSyscalls> g_syscall_names{};
 
 // Who the calling thread is, for the report; set as it confines itself.
 thread_local const char* t_kind_name = nullptr;
@@ -57,7 +49,8 @@ void report_violation(int, siginfo_t* info, void*) {
   append(at, end, " thread \"");
   append(at, end, t_thread_name);
   append(at, end, "\" made system call ");
-  append(at, end, nr >= 0 && nr < kNamedSyscalls && g_syscall_names[nr] ? g_syscall_names[nr] : "?");
+  const char* name = nr >= 0 && nr < compiled::kNamedSyscalls ? compiled::kSyscallNames[nr] : nullptr;
+  append(at, end, name ? name : "?");
   append(at, end, " (");
   append_number(at, end, nr);
   append(at, end, "), which its allow-list forbids (docs/seccomp.md); vmm stops. "
@@ -70,8 +63,6 @@ void report_violation(int, siginfo_t* info, void*) {
 void prepare_reports() {
   static std::once_flag once;
   std::call_once(once, [] {
-    for (int nr = 0; nr < kNamedSyscalls; ++nr)
-      g_syscall_names[nr] = ::seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);  // kept for the process's life
     struct sigaction action{};
     action.sa_sigaction = report_violation;
     action.sa_flags = SA_SIGINFO;
@@ -80,56 +71,13 @@ void prepare_reports() {
   });
 }
 
-struct ContextDeleter {
-  void operator()(void* context) const { ::seccomp_release(context); }
-};
-
-std::vector<sock_filter> compile_kind(ThreadKind kind) {
-  std::unique_ptr<void, ContextDeleter> context(::seccomp_init(SCMP_ACT_TRAP));
-  if (!context) throw HostError("seccomp: libseccomp could not start a filter");
-  const std::string kind_name(thread_kind_name(kind));
-  auto check = [&](int result, std::string_view what) {
-    if (result < 0)
-      throw HostError("seccomp: the " + kind_name + " filter: " + std::string(what) + ": " + std::strerror(-result));
-  };
-  for (const AllowedSyscall& entry : allow_list_for(kind)) {
-    const std::string name(entry.name);
-    const int nr = ::seccomp_syscall_resolve_name(name.c_str());
-    if (nr == __NR_SCMP_ERROR) throw HostError("seccomp: libseccomp does not know the system call " + name);
-    const ArgumentCondition& condition = entry.condition;
-    switch (condition.test) {
-      case ArgumentCondition::Test::Any: check(::seccomp_rule_add(context.get(), SCMP_ACT_ALLOW, nr, 0), name); break;
-      case ArgumentCondition::Test::OneOf:
-        for (std::uint64_t value : condition.values)
-          check(::seccomp_rule_add(context.get(), SCMP_ACT_ALLOW, nr, 1,
-                                   SCMP_CMP(condition.index, SCMP_CMP_EQ, value, 0)),
-                name);
-        break;
-      case ArgumentCondition::Test::MaskedBitsClear:
-        check(::seccomp_rule_add(context.get(), SCMP_ACT_ALLOW, nr, 1,
-                                 SCMP_CMP(condition.index, SCMP_CMP_MASKED_EQ, condition.mask, 0)),
-              name);
-        break;
-    }
-  }
-  // libseccomp 2.5 exports only to a file descriptor.
-  UniqueFd memory(::memfd_create("vmm-seccomp", MFD_CLOEXEC));
-  if (!memory.valid()) throw HostError(std::string("seccomp: memfd_create: ") + std::strerror(errno));
-  check(::seccomp_export_bpf(context.get(), memory.get()), "exporting the program");
-  const off_t bytes = ::lseek(memory.get(), 0, SEEK_END);
-  if (bytes <= 0 || bytes % sizeof(sock_filter) != 0) throw HostError("seccomp: libseccomp exported no program");
-  std::vector<sock_filter> program(static_cast<std::size_t>(bytes) / sizeof(sock_filter));
-  if (::pread(memory.get(), program.data(), static_cast<std::size_t>(bytes), 0) != bytes)
-    throw HostError(std::string("seccomp: reading the program back: ") + std::strerror(errno));
-  return program;
-}
-
 }  // namespace
 
-SeccompFilters SeccompFilters::compile() {
+SeccompFilters SeccompFilters::enabled_filters() {
   prepare_reports();
   SeccompFilters filters;
-  for (ThreadKind kind : kThreadKinds) filters.programs_[static_cast<std::size_t>(kind)] = compile_kind(kind);
+  for (ThreadKind kind : kThreadKinds)
+    filters.programs_[static_cast<std::size_t>(kind)] = compiled::kPrograms[static_cast<std::size_t>(kind)];
   filters.enabled_ = true;
   return filters;
 }

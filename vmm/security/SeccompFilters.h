@@ -1,7 +1,7 @@
 #pragma once
 // seccomp-bpf confinement, one allow-list per thread kind (AllowList.h).
-// The filters are compiled once, before any thread is confined; each thread
-// then installs its kind's program with one system call when its set-up is
+// The filters are compiled to BPF when vmm is built (CompiledFilters.h); each
+// thread installs its kind's program with one system call when its set-up is
 // done, and keeps it for good (filters cannot be removed, and threads it
 // starts inherit them). A forbidden call traps: the SIGSYS handler reports the
 // thread and the call on stderr and ends vmm with 128 + SIGSYS.
@@ -10,7 +10,7 @@
 
 #include <array>
 #include <cstddef>
-#include <vector>
+#include <span>
 
 #include "vmm/security/AllowList.h"
 
@@ -18,9 +18,8 @@ namespace vmm::security {
 
 class SeccompFilters {
  public:
-  // Throws HostError if libseccomp cannot build a filter (an unknown system
-  // call name means a libseccomp older than the table).
-  static SeccompFilters compile();
+  // The allow-lists' programs, as the build compiled them.
+  static SeccompFilters enabled_filters();
   // No filters: confine_current_thread() does nothing (--no-seccomp).
   static SeccompFilters disabled() { return SeccompFilters(); }
 
@@ -34,7 +33,7 @@ class SeccompFilters {
   SeccompFilters() = default;
 
   bool enabled_ = false;
-  std::array<std::vector<sock_filter>, std::size(kThreadKinds)> programs_;
+  std::array<std::span<const sock_filter>, std::size(kThreadKinds)> programs_;
 };
 
 }  // namespace vmm::security
