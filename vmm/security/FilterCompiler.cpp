@@ -73,7 +73,7 @@ std::vector<sock_filter> compile_kind(ThreadKind kind) {
   return program;
 }
 
-std::string identifier(ThreadKind kind) { return "kKind" + std::to_string(static_cast<unsigned>(kind)); }
+std::string identifier(ThreadKind kind) { return std::string("kKind").append(std::to_string(static_cast<unsigned>(kind))); }
 
 void write_source(std::ostream& out) {
   out << "// Generated at build time by vmm/security/FilterCompiler.cpp from vmm/security/AllowList.cpp.\n"
@@ -98,7 +98,10 @@ void write_source(std::ostream& out) {
          "const char* const kSyscallNames[kNamedSyscalls] = {\n";
   for (int nr = 0; nr < vmm::security::compiled::kNamedSyscalls; ++nr) {
     const char* name = ::seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-    out << "    " << (name ? "\"" + std::string(name) + "\"" : std::string("nullptr")) << ",\n";
+    if (name)
+      out << "    \"" << name << "\",\n";
+    else
+      out << "    nullptr,\n";
     std::free(const_cast<char*>(name));
   }
   out << "};\n\n}  // namespace vmm::security::compiled\n";
