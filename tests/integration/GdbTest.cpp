@@ -10,11 +10,13 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <future>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -45,6 +47,29 @@ GdbRun run_gdb(const std::vector<std::string>& commands, int limit_s = 240) {
   while (std::size_t n = std::fread(chunk.data(), 1, chunk.size(), pipe)) run.output.append(chunk.data(), n);
   run.status = ::pclose(pipe);
   return run;
+}
+
+// Waits until a socket listens on `path` (/proc/net/unix lists it with
+// __SO_ACCEPTCON), so gdb's one `target remote` cannot come before vmm's bind
+// and listen: under ASan in CI vmm started slower than gdb and gdb found no
+// socket. False after `limit`.
+bool wait_until_listening(const std::string& path, std::chrono::seconds limit = std::chrono::seconds(60)) {
+  constexpr unsigned long kAcceptingConnections = 0x10000;  // __SO_ACCEPTCON
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  do {
+    std::ifstream table("/proc/net/unix");
+    std::string row;
+    std::getline(table, row);  // the header
+    while (std::getline(table, row)) {
+      std::istringstream fields(row);
+      std::string slot, references, protocol, flags, type, state, inode, name;
+      if (fields >> slot >> references >> protocol >> flags >> type >> state >> inode >> name && name == path &&
+          (std::stoul(flags, nullptr, 16) & kAcceptingConnections))
+        return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return false;
 }
 
 std::future<VmmResult> start_vmm(const std::string& socket, const std::vector<std::string>& extra) {
@@ -114,6 +139,7 @@ TEST(Gdb, BreakInScheduleBacktraceStepAndRunToTheEnd) {
   require_gdb();
   const std::string socket = scratch_path("gdb.sock");
   auto vm = start_vmm(socket, {"--gdb-wait", "--vcpus", "1"});
+  ASSERT_TRUE(wait_until_listening(socket)) << "vmm never listened on " << socket;
   const auto gdb = run_gdb(scheduler_session(socket, false));
   const auto result = vm.get();
   expect_scheduler_session(gdb);
@@ -130,6 +156,7 @@ TEST(Gdb, TwoVcpusAreTwoThreadsAndABreakpointStopsBoth) {
   require_gdb();
   const std::string socket = scratch_path("gdb.sock");
   auto vm = start_vmm(socket, {"--gdb-wait", "--vcpus", "2"});
+  ASSERT_TRUE(wait_until_listening(socket)) << "vmm never listened on " << socket;
   const auto gdb = run_gdb(scheduler_session(socket, true));
   const auto result = vm.get();
   expect_scheduler_session(gdb);
